@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/mlpviz/mlpviz/trainer"
+	"github.com/mlpviz/mlpviz/trainer/dataset"
+	"github.com/mlpviz/mlpviz/trainer/nn"
+)
+
+// trainFlags are the flags of "mlpviz train", the seed's plus ours.
+type trainFlags struct {
+	dataset, model, dataDir string
+	cfg                     trainer.Config
+	dropout                 float64
+	lr                      float64
+	headless, force         bool
+}
+
+func newTrainFlags(stderr io.Writer) (*flag.FlagSet, *trainFlags) {
+	f := &trainFlags{}
+	fs := flag.NewFlagSet("mlpviz train", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.dataset, "dataset", "mnist", "dataset: "+strings.Join(dataset.Names(), ", "))
+	fs.StringVar(&f.model, "model", "cnn", "model: "+strings.Join(nn.ModelNames(), ", ")+" (cifar10 selects cifar10_cnn)")
+	fs.IntVar(&f.cfg.Epochs, "epochs", 1, "training epochs")
+	fs.IntVar(&f.cfg.Interval, "interval", 50, "collect a pass every this many steps")
+	fs.IntVar(&f.cfg.BatchSize, "batch-size", 64, "images per training step")
+	fs.Float64Var(&f.lr, "lr", 0.002, "AdamW learning rate")
+	fs.Float64Var(&f.dropout, "dropout", -1, "dropout rate for every dropout layer (default: cnn 0, cnn_large 0.5; the seed's cnn used 0.5)")
+	fs.IntVar(&f.cfg.MaxSteps, "max-steps", 0, "stop after this many batches (0: no limit)")
+	fs.Int64Var(&f.cfg.Seed, "seed", 42, "random seed: the same seed gives the same loss sequence")
+	fs.StringVar(&f.dataDir, "data-dir", dataset.DefaultDir(), "dataset cache directory")
+	fs.BoolVar(&f.headless, "headless", false, "train in the terminal, no window")
+	fs.BoolVar(&f.force, "force", false, "overwrite an existing output file")
+	fs.IntVar(&f.cfg.Workers, "workers", 0, "CPU threads (0: one per core)")
+	return fs, f
+}
+
+// parse reads args and checks every value before any data is loaded.
+func (f *trainFlags) parse(fs *flag.FlagSet, args []string, stderr io.Writer) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if !slices.Contains(dataset.Names(), f.dataset) {
+		return usageError{fmt.Sprintf("unknown dataset %q (valid: %s)", f.dataset, strings.Join(dataset.Names(), ", "))}
+	}
+	if !slices.Contains(nn.ModelNames(), f.model) {
+		return usageError{fmt.Sprintf("unknown model %q (valid: %s)", f.model, strings.Join(nn.ModelNames(), ", "))}
+	}
+	// As in the seed, CIFAR-10 trains cifar10_cnn; the 28x28 models cannot
+	// take 32x32 colour images, and cifar10_cnn cannot take 28x28 grey ones.
+	switch {
+	case f.dataset == "cifar10" && !set["model"]:
+		f.model = "cifar10_cnn"
+		fmt.Fprintln(stderr, "mlpviz: dataset cifar10 uses model cifar10_cnn")
+	case f.dataset == "cifar10" && f.model != "cifar10_cnn":
+		return usageError{fmt.Sprintf("model %s takes 28x28 grey images; cifar10 needs --model cifar10_cnn", f.model)}
+	case f.dataset != "cifar10" && f.model == "cifar10_cnn":
+		return usageError{fmt.Sprintf("model cifar10_cnn takes 32x32 colour images; use it with --dataset cifar10")}
+	}
+	if math.IsNaN(f.lr) || math.IsNaN(f.dropout) {
+		return usageError{"--lr and --dropout must be numbers"}
+	}
+	if set["dropout"] && (f.dropout < 0 || f.dropout >= 1) {
+		return usageError{fmt.Sprintf("--dropout must be in [0, 1), got %g", f.dropout)}
+	}
+	f.cfg.Model = f.model
+	f.cfg.LR = float32(f.lr)
+	f.cfg.Dropout = float32(f.dropout)
+	if err := f.cfg.Validate(); err != nil {
+		return usageError{err.Error()}
+	}
+	if f.cfg.Workers < 0 {
+		return usageError{fmt.Sprintf("--workers must not be negative, got %d", f.cfg.Workers)}
+	}
+	return nil
+}
+
+func runTrain(args []string, stdout, stderr io.Writer) error {
+	fs, f := newTrainFlags(stderr)
+	if err := f.parse(fs, args, stderr); err != nil {
+		return err
+	}
+	if !f.headless {
+		return usageError{"the training window is not built yet: add --headless to train in the terminal"}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	data, err := dataset.Load(ctx, f.dataset, dataset.Options{Dir: f.dataDir, Progress: stderr})
+	if err != nil {
+		return err
+	}
+	tr, err := trainer.New(f.cfg, data)
+	if err != nil {
+		return err
+	}
+	cfg := tr.Config()
+	fmt.Fprintf(stderr, "mlpviz: training %s on %s: %d train / %d test images, %d epoch(s), batch %d, lr %g, dropout %g, seed %d\n",
+		cfg.Model, data.Name, data.Train.N, data.Test.N, cfg.Epochs, cfg.BatchSize, cfg.LR, cfg.Dropout, cfg.Seed)
+
+	bar := newProgressBar(stderr)
+	type outcome struct {
+		res trainer.Result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() { // training runs on its own goroutine; the main one waits for it
+		res, err := tr.Run(ctx, trainer.Hooks{Progress: bar.update})
+		done <- outcome{res, err}
+	}()
+	o := <-done
+	bar.finish()
+	if o.err != nil {
+		return o.err
+	}
+	if o.res.Stopped {
+		return exitError{130, fmt.Sprintf("stopped by interrupt after %d steps", o.res.Steps)}
+	}
+	fmt.Fprintf(stdout, "done: steps=%d test_accuracy=%.4f img_per_s=%.0f\n", o.res.Steps, o.res.TestAccuracy, o.res.ImagesPerSecond)
+	return nil
+}

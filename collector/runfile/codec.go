@@ -1,0 +1,479 @@
+package runfile
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/mlpviz/mlpviz/collector"
+	"github.com/x448/float16"
+)
+
+// The pass encoding, before zstd (little-endian):
+//
+//	step int64 | epoch int64 | wall seconds int64 | wall nanoseconds uint32
+//	loss float32 | accuracy float32 | true label int64 | prediction int64
+//	array image | array logits | array probs
+//	layer count uint32, then per layer:
+//	  array input | output | weight | bias | grad weight | grad bias
+//
+// array: count uint32, then for count > 0
+//
+//	F16: scale exponent k int16 | count float16 bit patterns uint16
+//	F32: count float32 bit patterns uint32
+//
+// A float16 value v of an array with scale exponent k stands for v·2^-k: k
+// puts the array's largest finite magnitude in [2^14, 2^15), so that arrays of
+// small values (gradients) keep float16's relative precision instead of
+// falling into its subnormals, and large ones do not overflow to infinity.
+// (Splitting the floats into byte planes was tried: zstd gained under 1%.)
+
+// fixedPassLen is the size of the scalars before the first array.
+const fixedPassLen = 8 + 8 + 8 + 4 + 4 + 4 + 8 + 8
+
+// shape is what an Architecture allows a pass to hold, checked by both the
+// writer and the reader so that a file never holds a pass the reader rejects.
+type shape struct {
+	head    []collector.LinearShape
+	image   int // values in an image; 0 when the input shape is unknown
+	classes int // values in logits and probs; 0 when the classes are unknown
+	maxRaw  int // largest encoded pass, at the file's precision
+}
+
+func newShape(arch *collector.Architecture, prec Precision) (shape, error) {
+	s := shape{head: arch.Head, classes: len(arch.ClassNames)}
+	if s.classes > maxClasses {
+		return s, fmt.Errorf("%d class names (limit %d)", s.classes, maxClasses)
+	}
+	img := 1
+	for i, d := range arch.InputShape {
+		if d < 0 || d > 1<<16 {
+			return s, fmt.Errorf("input shape %v: dimension %d out of range", arch.InputShape, i)
+		}
+		img *= d
+	}
+	if img > 1<<26 {
+		return s, fmt.Errorf("input shape %v too large", arch.InputShape)
+	}
+	s.image = img
+	if len(arch.Head) > 1<<10 {
+		return s, fmt.Errorf("%d head layers (limit %d)", len(arch.Head), 1<<10)
+	}
+	for i, l := range arch.Head {
+		if l.In <= 0 || l.Out <= 0 || l.In > maxLayerCells || l.Out > maxLayerCells || l.In*l.Out > maxLayerCells {
+			return s, fmt.Errorf("head layer %d: bad shape %dx%d", i, l.In, l.Out)
+		}
+	}
+	classes := s.classes
+	if classes == 0 {
+		classes = maxClasses
+	}
+	e := prec.elemSize()
+	arr := func(n int) int {
+		if prec == F16 {
+			return 4 + 2 + n*e
+		}
+		return 4 + n*e
+	}
+	total := fixedPassLen + arr(s.image) + 2*arr(classes) + 4
+	for _, l := range arch.Head {
+		total += 2*arr(l.In*l.Out) + arr(l.In) + 3*arr(l.Out)
+		if total > maxPassBytes {
+			return s, fmt.Errorf("a pass would take over %d bytes", maxPassBytes)
+		}
+	}
+	s.maxRaw = total
+	return s, nil
+}
+
+// check reports the first array of p whose length the architecture rules out.
+func (s *shape) check(p *collector.Pass) error {
+	if err := s.checkImage(len(p.Image)); err != nil {
+		return err
+	}
+	if err := s.checkClasses("logits", len(p.Logits)); err != nil {
+		return err
+	}
+	if err := s.checkClasses("probs", len(p.Probs)); err != nil {
+		return err
+	}
+	if err := s.checkLayers(len(p.Layers)); err != nil {
+		return err
+	}
+	for i, l := range p.Layers {
+		for f := range layerFields {
+			if err := s.checkLayerField(i, f, len(*layerField(&l, f))); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *shape) checkImage(n int) error {
+	if n != 0 && n != s.image {
+		return fmt.Errorf("image has %d values, the input shape takes %d", n, s.image)
+	}
+	return nil
+}
+
+func (s *shape) checkClasses(name string, n int) error {
+	if s.classes == 0 {
+		if n > maxClasses {
+			return fmt.Errorf("%s has %d values (limit %d)", name, n, maxClasses)
+		}
+		return nil
+	}
+	if n != 0 && n != s.classes {
+		return fmt.Errorf("%s has %d values, want %d (one per class)", name, n, s.classes)
+	}
+	return nil
+}
+
+func (s *shape) checkLayers(n int) error {
+	if n != len(s.head) {
+		return fmt.Errorf("%d layers, the architecture's head has %d", n, len(s.head))
+	}
+	return nil
+}
+
+// layerFields names the arrays of a LayerPass in encoding order.
+var layerFields = [...]string{"input", "output", "weight", "bias", "grad_weight", "grad_bias"}
+
+func layerField(l *collector.LayerPass, f int) *[]float32 {
+	switch f {
+	case 0:
+		return &l.Input
+	case 1:
+		return &l.Output
+	case 2:
+		return &l.Weight
+	case 3:
+		return &l.Bias
+	case 4:
+		return &l.GradWeight
+	default:
+		return &l.GradBias
+	}
+}
+
+func (s *shape) checkLayerField(i, f, n int) error {
+	ls := s.head[i]
+	var want int
+	optional := false
+	switch f {
+	case 0:
+		want = ls.In
+	case 1, 3:
+		want = ls.Out
+	case 2:
+		want = ls.In * ls.Out
+	case 4:
+		want, optional = ls.In*ls.Out, true
+	default:
+		want, optional = ls.Out, true
+	}
+	if n == want || (optional && n == 0) {
+		return nil
+	}
+	return fmt.Errorf("layer %d %s has %d values, want %d for a %dx%d layer", i, layerFields[f], n, want, ls.In, ls.Out)
+}
+
+// appendPass appends the binary encoding of p. It does not check p.
+func appendPass(dst []byte, p *collector.Pass, prec Precision) []byte {
+	dst = le.AppendUint64(dst, uint64(int64(p.Step)))
+	dst = le.AppendUint64(dst, uint64(int64(p.Epoch)))
+	dst = le.AppendUint64(dst, uint64(p.Wall.Unix()))
+	dst = le.AppendUint32(dst, uint32(p.Wall.Nanosecond()))
+	dst = le.AppendUint32(dst, math.Float32bits(p.Loss))
+	dst = le.AppendUint32(dst, math.Float32bits(p.Accuracy))
+	dst = le.AppendUint64(dst, uint64(int64(p.TrueLabel)))
+	dst = le.AppendUint64(dst, uint64(int64(p.Prediction)))
+	dst = appendFloats(dst, p.Image, prec)
+	dst = appendFloats(dst, p.Logits, prec)
+	dst = appendFloats(dst, p.Probs, prec)
+	dst = le.AppendUint32(dst, uint32(len(p.Layers)))
+	for i := range p.Layers {
+		for f := range layerFields {
+			dst = appendFloats(dst, *layerField(&p.Layers[i], f), prec)
+		}
+	}
+	return dst
+}
+
+func appendFloats(dst []byte, v []float32, prec Precision) []byte {
+	dst = le.AppendUint32(dst, uint32(len(v)))
+	if len(v) == 0 {
+		return dst
+	}
+	if prec == F32 {
+		start := len(dst)
+		dst = grow(dst, 4*len(v))
+		b := dst[start:]
+		for i, x := range v {
+			le.PutUint32(b[4*i:], math.Float32bits(x))
+		}
+		return dst
+	}
+	k := f16Shift(v)
+	dst = le.AppendUint16(dst, uint16(int16(k)))
+	start := len(dst)
+	dst = grow(dst, 2*len(v))
+	b := dst[start:]
+	if k == 0 {
+		for i, x := range v {
+			le.PutUint16(b[2*i:], toF16(x))
+		}
+		return dst
+	}
+	scale := math.Ldexp(1, k)
+	for i, x := range v {
+		le.PutUint16(b[2*i:], toF16(float32(float64(x)*scale)))
+	}
+	return dst
+}
+
+// toF16 rounds x to the nearest float16 (ties to even), as
+// float16.Fromfloat32 does, but without branches for the values that scaling
+// makes common, those in float16's normal range: the general conversion
+// spends most of Append's time mispredicting its rounding branch.
+func toF16(x float32) uint16 {
+	u := math.Float32bits(x)
+	a := u & 0x7fffffff
+	if a < 0x38800000 || a >= 0x477ff000 { // below 2^-14, or rounds past 65504
+		return float16.Fromfloat32(x).Bits()
+	}
+	h := (a + 0x0fff + (a>>13)&1) >> 13 // carries into the exponent as it should
+	return uint16(u>>16&0x8000 | (h - (127-15)<<10))
+}
+
+// grow extends dst by n bytes whose contents the caller overwrites.
+func grow(dst []byte, n int) []byte {
+	if cap(dst)-len(dst) < n {
+		d := make([]byte, len(dst), 2*cap(dst)+n)
+		copy(d, dst)
+		dst = d
+	}
+	return dst[:len(dst)+n]
+}
+
+// f16Shift is the power of two that brings the largest finite magnitude of v
+// into [2^14, 2^15): the top of float16's range, with room left for rounding.
+func f16Shift(v []float32) int {
+	var m float32
+	for _, x := range v {
+		a := float32(math.Abs(float64(x)))
+		if a > m && a <= math.MaxFloat32 {
+			m = a
+		}
+	}
+	if m == 0 {
+		return 0
+	}
+	_, e := math.Frexp(float64(m)) // m < 2^e
+	return 15 - e
+}
+
+// decoder is shared by all readers: DecodeAll is safe for concurrent use, and
+// the cap limit makes it stop at the size the frame header declared.
+var decoder = sync.OnceValues(func() (*zstd.Decoder, error) {
+	return zstd.NewReader(nil,
+		zstd.WithDecoderMaxMemory(maxPassBytes),
+		zstd.WithDecoderMaxWindow(maxPassBytes),
+		zstd.WithDecodeAllCapLimit(true))
+})
+
+// decompress inflates a pass record's zstd frame after checking the size it
+// declares against what the architecture allows.
+func decompress(src []byte, s *shape) ([]byte, error) {
+	var h zstd.Header
+	if err := h.Decode(src); err != nil {
+		return nil, fmt.Errorf("zstd header: %w", err)
+	}
+	if !h.HasFCS || h.Skippable {
+		return nil, errors.New("zstd frame does not declare its size")
+	}
+	if h.FrameContentSize < fixedPassLen+4 || h.FrameContentSize > uint64(s.maxRaw) {
+		return nil, fmt.Errorf("zstd frame declares %d bytes, a pass of this architecture takes %d to %d", h.FrameContentSize, fixedPassLen+4, s.maxRaw)
+	}
+	dec, err := decoder()
+	if err != nil {
+		return nil, err
+	}
+	n := int(h.FrameContentSize)
+	out, err := dec.DecodeAll(src, make([]byte, 0, n))
+	if err != nil {
+		return nil, fmt.Errorf("zstd: %w", err)
+	}
+	if len(out) != n {
+		return nil, fmt.Errorf("zstd frame gave %d bytes, declared %d", len(out), n)
+	}
+	return out, nil
+}
+
+// cursor reads the pass encoding, checking every length against the bytes
+// left before it allocates.
+type cursor struct {
+	b    []byte
+	prec Precision
+}
+
+var errShort = errors.New("pass encoding ends early")
+
+func (c *cursor) u32() (uint32, error) {
+	if len(c.b) < 4 {
+		return 0, errShort
+	}
+	v := le.Uint32(c.b)
+	c.b = c.b[4:]
+	return v, nil
+}
+
+func (c *cursor) u64() (uint64, error) {
+	if len(c.b) < 8 {
+		return 0, errShort
+	}
+	v := le.Uint64(c.b)
+	c.b = c.b[8:]
+	return v, nil
+}
+
+// floats reads the array called name after check has accepted its length.
+func (c *cursor) floats(name string, check func(n int) error) ([]float32, error) {
+	un, err := c.u32()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	n := int(un)
+	if err := check(n); err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	need := n * c.prec.elemSize()
+	if c.prec == F16 {
+		need += 2
+	}
+	if need > len(c.b) {
+		return nil, fmt.Errorf("%s: %d values need %d bytes, %d left", name, n, need, len(c.b))
+	}
+	v := make([]float32, n)
+	if c.prec == F32 {
+		for i := range v {
+			v[i] = math.Float32frombits(le.Uint32(c.b[4*i:]))
+		}
+		c.b = c.b[need:]
+		return v, nil
+	}
+	k := int(int16(le.Uint16(c.b)))
+	if k < -160 || k > 180 {
+		return nil, fmt.Errorf("%s: float16 scale exponent %d out of range", name, k)
+	}
+	b := c.b[2:need]
+	if k == 0 {
+		for i := range v {
+			v[i] = float16.Frombits(le.Uint16(b[2*i:])).Float32()
+		}
+	} else {
+		scale := math.Ldexp(1, -k)
+		for i := range v {
+			v[i] = float32(float64(float16.Frombits(le.Uint16(b[2*i:])).Float32()) * scale)
+		}
+	}
+	c.b = c.b[need:]
+	return v, nil
+}
+
+// decodePass reads the binary encoding of a pass and checks it against s.
+func decodePass(raw []byte, s *shape, prec Precision) (*collector.Pass, error) {
+	c := cursor{b: raw, prec: prec}
+	if len(raw) < fixedPassLen {
+		return nil, errShort
+	}
+	p := &collector.Pass{
+		Step:  int(int64(le.Uint64(raw[0:]))),
+		Epoch: int(int64(le.Uint64(raw[8:]))),
+	}
+	sec, nsec := int64(le.Uint64(raw[16:])), le.Uint32(raw[24:])
+	if nsec >= 1e9 {
+		return nil, fmt.Errorf("wall time nanoseconds %d out of range", nsec)
+	}
+	p.Wall = time.Unix(sec, int64(nsec))
+	p.Loss = math.Float32frombits(le.Uint32(raw[28:]))
+	p.Accuracy = math.Float32frombits(le.Uint32(raw[32:]))
+	p.TrueLabel = int(int64(le.Uint64(raw[36:])))
+	p.Prediction = int(int64(le.Uint64(raw[44:])))
+	c.b = raw[fixedPassLen:]
+
+	var err error
+	if p.Image, err = c.floats("image", s.checkImage); err != nil {
+		return nil, err
+	}
+	if p.Logits, err = c.floats("logits", func(n int) error { return s.checkClasses("logits", n) }); err != nil {
+		return nil, err
+	}
+	if p.Probs, err = c.floats("probs", func(n int) error { return s.checkClasses("probs", n) }); err != nil {
+		return nil, err
+	}
+	nl, err := c.u32()
+	if err != nil {
+		return nil, fmt.Errorf("layer count: %w", err)
+	}
+	if err := s.checkLayers(int(nl)); err != nil {
+		return nil, err
+	}
+	p.Layers = make([]collector.LayerPass, nl)
+	for i := range p.Layers {
+		for f := range layerFields {
+			name := fmt.Sprintf("layer %d %s", i, layerFields[f])
+			v, err := c.floats(name, func(n int) error { return s.checkLayerField(i, f, n) })
+			if err != nil {
+				return nil, err
+			}
+			*layerField(&p.Layers[i], f) = v
+		}
+	}
+	if len(c.b) != 0 {
+		return nil, fmt.Errorf("%d bytes after the last layer", len(c.b))
+	}
+	return p, nil
+}
+
+// header is the content of the header record.
+type header struct {
+	version int
+	prec    Precision
+	arch    *collector.Architecture
+}
+
+func appendHeader(dst []byte, prec Precision, archJSON []byte) []byte {
+	dst = append(dst, recHeader)
+	dst = le.AppendUint16(dst, FormatVersion)
+	dst = append(dst, byte(prec), 0)
+	return append(dst, archJSON...)
+}
+
+func parseHeader(payload []byte) (header, error) {
+	var h header
+	if len(payload) < 5 {
+		return h, fmt.Errorf("header record of %d bytes is too short", len(payload))
+	}
+	if payload[0] != recHeader {
+		return h, fmt.Errorf("record type %d, want header (%d)", payload[0], recHeader)
+	}
+	h.version = int(le.Uint16(payload[1:]))
+	h.prec = Precision(payload[3])
+	if !h.prec.valid() {
+		return h, fmt.Errorf("unknown precision %d", payload[3])
+	}
+	h.arch = new(collector.Architecture)
+	if err := json.Unmarshal(payload[5:], h.arch); err != nil {
+		return h, fmt.Errorf("architecture: %w", err)
+	}
+	return h, nil
+}

@@ -1,0 +1,249 @@
+// Package runfile reads and writes .mlpv run files: the Architecture of a
+// training run followed by one record per collected Pass.
+//
+// The file is append-only and framed like TFRecord, so that a trainer killed
+// at any moment leaves a file that reads up to its last whole record, and so
+// that a viewer can tail a file that is still being written. A file closed
+// cleanly ends in an index and a fixed-size footer, which let Open reach any
+// pass without reading the others.
+//
+// Layout (all integers little-endian):
+//
+//	magic     "MLPV" | format version uint16 | reserved uint16 (0)
+//	record    header: type 1 | version uint16 | precision uint8 | reserved uint8 | Architecture as JSON
+//	record    pass:   type 2 | zstd frame of the binary pass encoding (see codec.go)
+//	...       one pass record per Append
+//	record    index:  type 3 | count uint64 | count × offset uint64 (file offset of each pass record)
+//	footer    index offset uint64 | masked CRC-32C of (offset bytes | "MLPV") uint32 | "MLPV"
+//
+// Every record is framed as: payload length uint64 | masked CRC-32C of the
+// 8 length bytes uint32 | payload | masked CRC-32C of the payload uint32.
+package runfile
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"strings"
+)
+
+// FormatVersion is the newest file format this package reads, and the one
+// it writes.
+const FormatVersion = 1
+
+// magic opens every run file and closes every cleanly closed one, so that a
+// foreign file is recognised from its first bytes.
+const magic = "MLPV"
+
+const (
+	magicLen       = 8  // "MLPV" | version uint16 | reserved uint16
+	frameHeaderLen = 12 // payload length uint64 | its masked CRC uint32
+	frameCRCLen    = 4  // masked CRC of the payload
+	frameOverhead  = frameHeaderLen + frameCRCLen
+	footerLen      = 16 // index offset uint64 | masked CRC uint32 | "MLPV"
+)
+
+// Record types, the first byte of every record payload.
+const (
+	recHeader byte = 1
+	recPass   byte = 2
+	recIndex  byte = 3
+)
+
+// Bounds on what a file may claim, so that no length read from disk can make
+// a reader allocate without limit.
+const (
+	maxPassBytes  = 1 << 30 // decoded size of one pass
+	maxRecordLen  = maxPassBytes + 1<<20
+	maxHeaderLen  = 16 << 20
+	maxClasses    = 1 << 20
+	maxLayerCells = 1 << 28 // In*Out of one Linear layer
+)
+
+var le = binary.LittleEndian
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// maskedCRC is TFRecord's masked CRC-32C: masking keeps a CRC computed over
+// data that itself holds CRCs from being trivially related to them.
+func maskedCRC(b []byte) uint32 {
+	c := crc32.Checksum(b, castagnoli)
+	return (c>>15 | c<<17) + 0xa282ead8
+}
+
+// Precision is how float arrays of a pass are stored.
+type Precision uint8
+
+const (
+	// F16 stores float arrays as float16 with a power-of-two scale per array;
+	// it halves the file at about three significant digits.
+	F16 Precision = iota
+	// F32 keeps every bit of every float.
+	F32
+)
+
+// ParsePrecision reads "f16" or "f32", as given on a command line.
+func ParsePrecision(s string) (Precision, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "f16":
+		return F16, nil
+	case "f32":
+		return F32, nil
+	}
+	return 0, fmt.Errorf("runfile: unknown precision %q (want f16 or f32)", s)
+}
+
+// String returns "f16" or "f32".
+func (p Precision) String() string {
+	switch p {
+	case F16:
+		return "f16"
+	case F32:
+		return "f32"
+	}
+	return fmt.Sprintf("Precision(%d)", uint8(p))
+}
+
+// Set parses s into p, so that *Precision serves as a flag.Value.
+func (p *Precision) Set(s string) error {
+	v, err := ParsePrecision(s)
+	if err != nil {
+		return err
+	}
+	*p = v
+	return nil
+}
+
+func (p Precision) valid() bool { return p == F16 || p == F32 }
+
+// elemSize is the bytes one float takes at this precision.
+func (p Precision) elemSize() int {
+	if p == F32 {
+		return 4
+	}
+	return 2
+}
+
+// Options tunes Create.
+type Options struct {
+	Precision Precision // F16 (the zero value) or F32
+	Force     bool      // overwrite an existing file instead of refusing
+}
+
+// Damage says where a run file stops being readable: the offset of the first
+// record that is cut short or fails its checks, and why.
+type Damage struct {
+	Offset int64
+	Reason string
+}
+
+func (d *Damage) String() string {
+	return fmt.Sprintf("offset %d: %s", d.Offset, d.Reason)
+}
+
+// beginFrame reserves the frame header at the end of dst; the caller then
+// appends the payload and calls endFrame with the returned start.
+func beginFrame(dst []byte) (out []byte, start int) {
+	start = len(dst)
+	return append(dst, make([]byte, frameHeaderLen)...), start
+}
+
+// endFrame fills in the header of the frame that begins at start and appends
+// the payload CRC.
+func endFrame(dst []byte, start int) []byte {
+	payload := dst[start+frameHeaderLen:]
+	h := dst[start : start+frameHeaderLen]
+	le.PutUint64(h, uint64(len(payload)))
+	le.PutUint32(h[8:], maskedCRC(h[:8]))
+	return le.AppendUint32(dst, maskedCRC(payload))
+}
+
+// recordError is a record that cannot be read. partial marks one that is
+// merely cut short: not yet written by a live writer, or lost in a crash.
+type recordError struct {
+	partial bool
+	reason  string
+}
+
+func (e *recordError) Error() string { return e.reason }
+
+func corrupt(format string, args ...any) error {
+	return &recordError{reason: fmt.Sprintf(format, args...)}
+}
+
+func cutShort(format string, args ...any) error {
+	return &recordError{partial: true, reason: fmt.Sprintf(format, args...)}
+}
+
+// readRecord reads and checks the record framed at off in a file whose
+// readable bytes end at end. It returns the payload (in buf when it is big
+// enough) and the offset just after the record. Errors about the bytes are
+// *recordError; any other error is the file's.
+func readRecord(ra io.ReaderAt, off, end int64, buf []byte) (payload []byte, next int64, err error) {
+	left := end - off
+	if left < frameHeaderLen {
+		return nil, 0, cutShort("truncated record header: %d of %d bytes", max(left, 0), frameHeaderLen)
+	}
+	var h [frameHeaderLen]byte
+	if _, err := ra.ReadAt(h[:], off); err != nil {
+		return nil, 0, err
+	}
+	if maskedCRC(h[:8]) != le.Uint32(h[8:]) {
+		return nil, 0, corrupt("record length crc mismatch")
+	}
+	n := le.Uint64(h[:8])
+	if n == 0 {
+		return nil, 0, corrupt("empty record")
+	}
+	if n > maxRecordLen {
+		return nil, 0, corrupt("absurd record length %d (limit %d)", n, maxRecordLen)
+	}
+	left -= frameHeaderLen
+	if int64(n)+frameCRCLen > left {
+		return nil, 0, cutShort("truncated record: %d payload bytes, only %d left in the file", n, max(left-frameCRCLen, 0))
+	}
+	total := int(n) + frameCRCLen
+	if cap(buf) < total {
+		buf = make([]byte, total)
+	}
+	buf = buf[:total]
+	if _, err := ra.ReadAt(buf, off+frameHeaderLen); err != nil {
+		return nil, 0, err
+	}
+	payload = buf[:n]
+	if maskedCRC(payload) != le.Uint32(buf[n:]) {
+		return nil, 0, corrupt("crc mismatch")
+	}
+	return payload, off + frameHeaderLen + int64(total), nil
+}
+
+// appendFooter appends the footer that points at the index record.
+func appendFooter(dst []byte, indexOff int64) []byte {
+	var b [footerLen]byte
+	le.PutUint64(b[:], uint64(indexOff))
+	copy(b[12:], magic)
+	le.PutUint32(b[8:], footerCRC(b[:]))
+	return append(dst, b[:]...)
+}
+
+// footerCRC covers the offset and the magic, so that a footer cannot pass
+// for the header of a record.
+func footerCRC(b []byte) uint32 {
+	var c [12]byte
+	copy(c[:8], b[:8])
+	copy(c[8:], magic)
+	return maskedCRC(c[:])
+}
+
+// parseFooter returns the index offset a footer holds, or false.
+func parseFooter(b []byte) (int64, bool) {
+	if len(b) != footerLen || string(b[12:]) != magic || footerCRC(b) != le.Uint32(b[8:]) {
+		return 0, false
+	}
+	off := le.Uint64(b[:8])
+	if off > 1<<62 {
+		return 0, false
+	}
+	return int64(off), true
+}

@@ -1,0 +1,377 @@
+package backend
+
+import (
+	"math"
+	"runtime"
+	"sync"
+)
+
+// CPU is the pure-Go backend. It spreads each kernel over all cores by
+// splitting the batch (convolutions, pooling) or the rows of the result
+// (GEMM). A CPU is used by one goroutine at a time: it keeps per-worker
+// scratch buffers between calls so that a training step allocates nothing.
+type CPU struct {
+	workers int
+	scratch [][]float32 // per worker: im2col columns
+	partial [][]float32 // per worker: weight-gradient partial sums
+}
+
+// NewCPU returns a CPU backend using workers goroutines; workers <= 0 means
+// one per core.
+func NewCPU(workers int) *CPU {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	return &CPU{
+		workers: workers,
+		scratch: make([][]float32, workers),
+		partial: make([][]float32, workers),
+	}
+}
+
+// Name implements Backend.
+func (c *CPU) Name() string { return "cpu" }
+
+// Workers reports how many goroutines each kernel uses.
+func (c *CPU) Workers() int { return c.workers }
+
+// parallel runs f over [0, n) split into at most c.workers contiguous chunks;
+// f receives its worker number so it can use that worker's scratch.
+func (c *CPU) parallel(n int, f func(worker, lo, hi int)) {
+	w := min(c.workers, n)
+	if w <= 1 {
+		if n > 0 {
+			f(0, 0, n)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for i := range w {
+		lo, hi := i*n/w, (i+1)*n/w
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(i, lo, hi)
+		}()
+	}
+	wg.Wait()
+}
+
+// grow returns buf resized to n, reusing its storage when large enough.
+func grow(buf []float32, n int) []float32 {
+	if cap(buf) < n {
+		return make([]float32, n)
+	}
+	return buf[:n]
+}
+
+// Gemm implements Backend; rows of C are split across workers when the
+// product is large enough to pay for the goroutines.
+func (c *CPU) Gemm(transA, transB bool, m, n, k int, a, b []float32, beta float32, out []float32) {
+	if m*n*k < 1<<15 {
+		gemm(transA, transB, m, n, k, a, b, beta, out, 0, m)
+		return
+	}
+	c.parallel(m, func(_, lo, hi int) {
+		gemm(transA, transB, m, n, k, a, b, beta, out, lo, hi)
+	})
+}
+
+// im2col lays out one image's receptive fields as a (C·R·R)×(OH·OW) matrix.
+func im2col(g ConvGeom, x, col []float32) {
+	oh, ow := g.OutH(), g.OutW()
+	i := 0
+	for ch := 0; ch < g.C; ch++ {
+		plane := x[ch*g.H*g.W : (ch+1)*g.H*g.W]
+		for ky := 0; ky < g.R; ky++ {
+			for kx := 0; kx < g.R; kx++ {
+				for oy := 0; oy < oh; oy++ {
+					iy := oy + ky - g.Pad
+					dst := col[i : i+ow]
+					i += ow
+					if iy < 0 || iy >= g.H {
+						clear(dst)
+						continue
+					}
+					src := plane[iy*g.W : (iy+1)*g.W]
+					for ox := range dst {
+						ix := ox + kx - g.Pad
+						if ix < 0 || ix >= g.W {
+							dst[ox] = 0
+						} else {
+							dst[ox] = src[ix]
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// col2im adds the columns back onto one image's gradient (which it clears
+// first): the transpose of im2col.
+func col2im(g ConvGeom, col, dx []float32) {
+	clear(dx)
+	oh, ow := g.OutH(), g.OutW()
+	i := 0
+	for ch := 0; ch < g.C; ch++ {
+		plane := dx[ch*g.H*g.W : (ch+1)*g.H*g.W]
+		for ky := 0; ky < g.R; ky++ {
+			for kx := 0; kx < g.R; kx++ {
+				for oy := 0; oy < oh; oy++ {
+					iy := oy + ky - g.Pad
+					src := col[i : i+ow]
+					i += ow
+					if iy < 0 || iy >= g.H {
+						continue
+					}
+					dst := plane[iy*g.W : (iy+1)*g.W]
+					for ox, v := range src {
+						ix := ox + kx - g.Pad
+						if ix >= 0 && ix < g.W {
+							dst[ix] += v
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// Conv2D implements Backend: im2col and one GEMM per image, images split
+// across workers.
+func (c *CPU) Conv2D(g ConvGeom, x, w, bias, y []float32) {
+	in, out := g.C*g.H*g.W, g.K*g.OutH()*g.OutW()
+	ckk, hw := g.C*g.R*g.R, g.OutH()*g.OutW()
+	c.parallel(g.N, func(wk, lo, hi int) {
+		col := grow(c.scratch[wk], ckk*hw)
+		c.scratch[wk] = col
+		for n := lo; n < hi; n++ {
+			im2col(g, x[n*in:(n+1)*in], col)
+			yn := y[n*out : (n+1)*out]
+			for k := 0; k < g.K; k++ {
+				row := yn[k*hw : (k+1)*hw]
+				for j := range row {
+					row[j] = bias[k]
+				}
+			}
+			gemm(false, false, g.K, hw, ckk, w, col, 1, yn, 0, g.K)
+		}
+	})
+}
+
+// Conv2DBackward implements Backend. Each worker sums its images' weight
+// gradients privately; the sums are added to dw and db at the end.
+func (c *CPU) Conv2DBackward(g ConvGeom, x, w, dy, dx, dw, db []float32) {
+	in, out := g.C*g.H*g.W, g.K*g.OutH()*g.OutW()
+	ckk, hw := g.C*g.R*g.R, g.OutH()*g.OutW()
+	nw := len(dw) + len(db)
+	c.parallel(g.N, func(wk, lo, hi int) {
+		col := grow(c.scratch[wk], 2*ckk*hw) // columns, then their gradient
+		c.scratch[wk] = col
+		cols, dcol := col[:ckk*hw], col[ckk*hw:]
+		part := grow(c.partial[wk], nw)
+		c.partial[wk] = part
+		clear(part)
+		pdw, pdb := part[:len(dw)], part[len(dw):]
+		for n := lo; n < hi; n++ {
+			dyn := dy[n*out : (n+1)*out]
+			im2col(g, x[n*in:(n+1)*in], cols)
+			gemm(false, true, g.K, ckk, hw, dyn, cols, 1, pdw, 0, g.K)
+			for k := 0; k < g.K; k++ {
+				var s float32
+				for _, v := range dyn[k*hw : (k+1)*hw] {
+					s += v
+				}
+				pdb[k] += s
+			}
+			if dx != nil {
+				gemm(true, false, ckk, hw, g.K, w, dyn, 0, dcol, 0, ckk)
+				col2im(g, dcol, dx[n*in:(n+1)*in])
+			}
+		}
+	})
+	for wk := 0; wk < min(c.workers, g.N); wk++ {
+		part := c.partial[wk][:nw]
+		for i, v := range part[:len(dw)] {
+			dw[i] += v
+		}
+		for i, v := range part[len(dw):] {
+			db[i] += v
+		}
+	}
+}
+
+// MaxPool2D implements Backend.
+func (c *CPU) MaxPool2D(g PoolGeom, x, y []float32, arg []int32) {
+	oh, ow := g.OutH(), g.OutW()
+	c.parallel(g.N*g.C, func(_, lo, hi int) {
+		for p := lo; p < hi; p++ {
+			base := p * g.H * g.W
+			for oy := 0; oy < oh; oy++ {
+				for ox := 0; ox < ow; ox++ {
+					best, bi := float32(math.Inf(-1)), -1
+					for dy := 0; dy < g.Size; dy++ {
+						r := base + (oy*g.Size+dy)*g.W + ox*g.Size
+						for dx := 0; dx < g.Size; dx++ {
+							if v := x[r+dx]; v > best || bi < 0 {
+								best, bi = v, r+dx
+							}
+						}
+					}
+					o := p*oh*ow + oy*ow + ox
+					y[o], arg[o] = best, int32(bi)
+				}
+			}
+		}
+	})
+}
+
+// MaxPool2DBackward implements Backend.
+func (c *CPU) MaxPool2DBackward(g PoolGeom, dy []float32, arg []int32, dx []float32) {
+	clear(dx[:g.N*g.C*g.H*g.W])
+	for o, v := range dy {
+		dx[arg[o]] += v
+	}
+}
+
+// ReLU implements Backend.
+func (c *CPU) ReLU(x, y []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] = max(v, 0)
+	}
+}
+
+// ReLUBackward implements Backend.
+func (c *CPU) ReLUBackward(y, dy, dx []float32) {
+	dy, dx = dy[:len(y)], dx[:len(y)]
+	for i, v := range y {
+		if v > 0 {
+			dx[i] = dy[i]
+		} else {
+			dx[i] = 0
+		}
+	}
+}
+
+// BatchNorm implements Backend.
+func (c *CPU) BatchNorm(g NormGeom, x, y []float32, s *NormState, train bool) {
+	m := float64(g.N * g.S)
+	for ch := 0; ch < g.C; ch++ {
+		var mean, inv float32
+		if train {
+			var sum, sq float64
+			forChannel(g, ch, func(i int) {
+				v := float64(x[i])
+				sum += v
+				sq += v * v
+			})
+			mu := sum / m
+			variance := max(sq/m-mu*mu, 0)
+			mean, inv = float32(mu), float32(1/math.Sqrt(variance+float64(s.Eps)))
+			s.InvStd[ch] = inv
+			unbiased := variance
+			if m > 1 {
+				unbiased = variance * m / (m - 1)
+			}
+			s.RunMean[ch] = (1-s.Momentum)*s.RunMean[ch] + s.Momentum*mean
+			s.RunVar[ch] = (1-s.Momentum)*s.RunVar[ch] + s.Momentum*float32(unbiased)
+		} else {
+			mean = s.RunMean[ch]
+			inv = float32(1 / math.Sqrt(float64(s.RunVar[ch]+s.Eps)))
+		}
+		gamma, beta := s.Gamma[ch], s.Beta[ch]
+		forChannel(g, ch, func(i int) {
+			xh := (x[i] - mean) * inv
+			if train {
+				s.XHat[i] = xh
+			}
+			y[i] = gamma*xh + beta
+		})
+	}
+}
+
+// BatchNormBackward implements Backend.
+func (c *CPU) BatchNormBackward(g NormGeom, dy, dx []float32, s *NormState) {
+	m := float32(g.N * g.S)
+	for ch := 0; ch < g.C; ch++ {
+		var sumDy, sumDyXh float32
+		forChannel(g, ch, func(i int) {
+			sumDy += dy[i]
+			sumDyXh += dy[i] * s.XHat[i]
+		})
+		s.DGamma[ch] += sumDyXh
+		s.DBeta[ch] += sumDy
+		k := s.Gamma[ch] * s.InvStd[ch] / m
+		forChannel(g, ch, func(i int) {
+			dx[i] = k * (m*dy[i] - sumDy - s.XHat[i]*sumDyXh)
+		})
+	}
+}
+
+// forChannel calls f with the flat index of every value of channel ch.
+func forChannel(g NormGeom, ch int, f func(i int)) {
+	for n := 0; n < g.N; n++ {
+		base := (n*g.C + ch) * g.S
+		for i := base; i < base+g.S; i++ {
+			f(i)
+		}
+	}
+}
+
+// SoftmaxCrossEntropy implements Backend.
+func (c *CPU) SoftmaxCrossEntropy(logits []float32, labels []int32, classes int, probs, dlogits []float32) (float64, int) {
+	n := len(labels)
+	var loss float64
+	correct := 0
+	for r := 0; r < n; r++ {
+		z := logits[r*classes : (r+1)*classes]
+		p := probs[r*classes : (r+1)*classes]
+		hi, arg := z[0], 0
+		for j, v := range z {
+			if v > hi {
+				hi, arg = v, j
+			}
+		}
+		var sum float64
+		for j, v := range z {
+			e := math.Exp(float64(v - hi))
+			p[j] = float32(e)
+			sum += e
+		}
+		for j := range p {
+			p[j] = float32(float64(p[j]) / sum)
+		}
+		y := int(labels[r])
+		loss += -(float64(z[y]-hi) - math.Log(sum))
+		if arg == y {
+			correct++
+		}
+		if dlogits != nil {
+			d := dlogits[r*classes : (r+1)*classes]
+			for j := range d {
+				d[j] = p[j] / float32(n)
+			}
+			d[y] -= 1 / float32(n)
+		}
+	}
+	return loss / float64(n), correct
+}
+
+// AdamW implements Backend, in PyTorch's order: decay, moments, bias-corrected step.
+func (c *CPU) AdamW(h AdamWHyper, step int, w, g, m, v []float32) {
+	bc1 := 1 - math.Pow(float64(h.Beta1), float64(step))
+	bc2 := 1 - math.Pow(float64(h.Beta2), float64(step))
+	stepSize := float32(float64(h.LR) / bc1)
+	sqrtBc2 := float32(math.Sqrt(bc2))
+	decay := 1 - h.LR*h.WeightDecay
+	g, m, v = g[:len(w)], m[:len(w)], v[:len(w)]
+	for i := range w {
+		gi := g[i]
+		m[i] = h.Beta1*m[i] + (1-h.Beta1)*gi
+		v[i] = h.Beta2*v[i] + (1-h.Beta2)*gi*gi
+		denom := float32(math.Sqrt(float64(v[i])))/sqrtBc2 + h.Eps
+		w[i] = w[i]*decay - stepSize*m[i]/denom
+	}
+}

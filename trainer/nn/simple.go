@@ -1,0 +1,164 @@
+package nn
+
+import (
+	"math/rand/v2"
+
+	"github.com/mlpviz/mlpviz/collector"
+	"github.com/mlpviz/mlpviz/trainer/backend"
+)
+
+// ReLU is max(x, 0).
+type ReLU struct {
+	be    Backend
+	y, dx *Tensor
+}
+
+// NewReLU makes a ReLU layer.
+func NewReLU(be Backend) *ReLU { return &ReLU{be: be} }
+
+// Forward implements Layer.
+func (r *ReLU) Forward(x *Tensor, _ bool) *Tensor {
+	r.y = buffer(r.y, x.Shape...)
+	r.be.ReLU(x.Data, r.y.Data)
+	return r.y
+}
+
+// Backward implements Layer.
+func (r *ReLU) Backward(dy *Tensor, _ bool) *Tensor {
+	r.dx = buffer(r.dx, dy.Shape...)
+	r.be.ReLUBackward(r.y.Data, dy.Data, r.dx.Data)
+	return r.dx
+}
+
+// Params implements Layer.
+func (r *ReLU) Params() []*Param { return nil }
+
+// Describe implements Layer.
+func (r *ReLU) Describe() collector.Module { return collector.Module{Kind: "ReLU"} }
+
+// MaxPool2D takes the maximum of each size×size window, stride size.
+type MaxPool2D struct {
+	Size  int
+	be    Backend
+	g     backend.PoolGeom
+	arg   []int32
+	y, dx *Tensor
+}
+
+// NewMaxPool2D makes a pooling layer.
+func NewMaxPool2D(be Backend, size int) *MaxPool2D { return &MaxPool2D{Size: size, be: be} }
+
+// Forward implements Layer.
+func (p *MaxPool2D) Forward(x *Tensor, _ bool) *Tensor {
+	p.g = backend.PoolGeom{N: x.Shape[0], C: x.Shape[1], H: x.Shape[2], W: x.Shape[3], Size: p.Size}
+	p.y = buffer(p.y, p.g.N, p.g.C, p.g.OutH(), p.g.OutW())
+	if cap(p.arg) < len(p.y.Data) {
+		p.arg = make([]int32, len(p.y.Data))
+	}
+	p.arg = p.arg[:len(p.y.Data)]
+	p.be.MaxPool2D(p.g, x.Data, p.y.Data, p.arg)
+	return p.y
+}
+
+// Backward implements Layer.
+func (p *MaxPool2D) Backward(dy *Tensor, _ bool) *Tensor {
+	p.dx = buffer(p.dx, p.g.N, p.g.C, p.g.H, p.g.W)
+	p.be.MaxPool2DBackward(p.g, dy.Data, p.arg, p.dx.Data)
+	return p.dx
+}
+
+// Params implements Layer.
+func (p *MaxPool2D) Params() []*Param { return nil }
+
+// Describe implements Layer.
+func (p *MaxPool2D) Describe() collector.Module {
+	return collector.Module{Kind: "MaxPool2d", Settings: []collector.Setting{
+		setting("kernel_size", p.Size), setting("stride", p.Size)}}
+}
+
+// Flatten turns N×C×H×W into N×(C·H·W); the data is shared, not copied.
+type Flatten struct {
+	in    []int
+	y, dx Tensor
+}
+
+// NewFlatten makes a Flatten layer.
+func NewFlatten() *Flatten { return &Flatten{} }
+
+// Forward implements Layer.
+func (f *Flatten) Forward(x *Tensor, _ bool) *Tensor {
+	f.in = append(f.in[:0], x.Shape...)
+	f.y.Shape = append(f.y.Shape[:0], x.Shape[0], x.Sample())
+	f.y.Data = x.Data
+	return &f.y
+}
+
+// Backward implements Layer.
+func (f *Flatten) Backward(dy *Tensor, _ bool) *Tensor {
+	f.dx.Shape = append(f.dx.Shape[:0], f.in...)
+	f.dx.Data = dy.Data
+	return &f.dx
+}
+
+// Params implements Layer.
+func (f *Flatten) Params() []*Param { return nil }
+
+// Describe implements Layer.
+func (f *Flatten) Describe() collector.Module { return collector.Module{Kind: "Flatten"} }
+
+// Dropout zeroes each value with probability P in training and scales the
+// survivors by 1/(1-P) (inverted dropout, as PyTorch); evaluation is the
+// identity.
+type Dropout struct {
+	P     float32
+	rng   *rand.Rand
+	mask  []float32
+	train bool
+	y, dx *Tensor
+}
+
+// NewDropout makes a dropout layer drawing its masks from rng.
+func NewDropout(p float32, rng *rand.Rand) *Dropout { return &Dropout{P: p, rng: rng} }
+
+// Forward implements Layer.
+func (d *Dropout) Forward(x *Tensor, train bool) *Tensor {
+	d.train = train && d.P > 0
+	if !d.train {
+		return x
+	}
+	d.y = buffer(d.y, x.Shape...)
+	if cap(d.mask) < len(x.Data) {
+		d.mask = make([]float32, len(x.Data))
+	}
+	d.mask = d.mask[:len(x.Data)]
+	keep := 1 / (1 - d.P)
+	for i, v := range x.Data {
+		if d.rng.Float32() < d.P {
+			d.mask[i] = 0
+		} else {
+			d.mask[i] = keep
+		}
+		d.y.Data[i] = v * d.mask[i]
+	}
+	return d.y
+}
+
+// Backward implements Layer.
+func (d *Dropout) Backward(dy *Tensor, _ bool) *Tensor {
+	if !d.train {
+		return dy
+	}
+	d.dx = buffer(d.dx, dy.Shape...)
+	for i, m := range d.mask {
+		d.dx.Data[i] = dy.Data[i] * m
+	}
+	return d.dx
+}
+
+// Params implements Layer.
+func (d *Dropout) Params() []*Param { return nil }
+
+// Describe implements Layer.
+func (d *Dropout) Describe() collector.Module {
+	return collector.Module{Kind: "Dropout", Settings: []collector.Setting{setting("p", d.P)}}
+}

@@ -1,0 +1,247 @@
+// Package trainer trains one of the seed's models on a dataset in its own
+// goroutine and hands out a collector.Pass every Interval steps. The numeric
+// work lives in trainer/nn (layers, models, optimiser) on a trainer/backend;
+// the data in trainer/dataset.
+package trainer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/mlpviz/mlpviz/collector"
+	"github.com/mlpviz/mlpviz/trainer/backend"
+	"github.com/mlpviz/mlpviz/trainer/dataset"
+	"github.com/mlpviz/mlpviz/trainer/nn"
+)
+
+// Config is one training run.
+type Config struct {
+	Model     string
+	Epochs    int
+	BatchSize int
+	LR        float32
+	Dropout   float32 // < 0: the model's default (nn.DefaultDropout)
+	Interval  int     // collect a pass every Interval steps; 0: never
+	MaxSteps  int     // stop after this many batches; 0: no limit
+	Seed      int64
+	Gradients bool // collect the last step's weight and bias gradients
+	Workers   int  // CPU goroutines; 0: one per core
+}
+
+// Validate reports the first setting that cannot run, in the words of the
+// command-line flag that sets it.
+func (c *Config) Validate() error {
+	switch {
+	case c.Epochs <= 0:
+		return fmt.Errorf("--epochs must be at least 1, got %d", c.Epochs)
+	case c.BatchSize <= 0:
+		return fmt.Errorf("--batch-size must be at least 1, got %d", c.BatchSize)
+	case c.Interval <= 0:
+		return fmt.Errorf("--interval must be at least 1, got %d", c.Interval)
+	case c.MaxSteps < 0:
+		return fmt.Errorf("--max-steps must not be negative, got %d", c.MaxSteps)
+	case !(c.LR > 0) || math.IsInf(float64(c.LR), 0):
+		return fmt.Errorf("--lr must be a positive number, got %g", c.LR)
+	case c.Dropout >= 1:
+		return fmt.Errorf("--dropout must be in [0, 1), got %g", c.Dropout)
+	}
+	return nil
+}
+
+// Progress is a snapshot for a progress bar.
+type Progress struct {
+	Epoch, Epochs   int // Epoch counts from 1
+	Batch, Batches  int // within the epoch, Batch counts from 1
+	Step            int // global batches done
+	Loss, Accuracy  float64
+	ImagesPerSecond float64
+}
+
+// Result is what a finished (or stopped) run reports.
+type Result struct {
+	Steps           int
+	TestAccuracy    float64 // over the whole test set; NaN when stopped early by ctx
+	ImagesPerSecond float64 // training throughput, evaluation excluded
+	Stopped         bool    // ctx was cancelled
+}
+
+// Hooks receive the run's output on the training goroutine; they must be
+// quick, or hand the work on (the collector's ring buffer does).
+type Hooks struct {
+	Progress func(Progress)              // after every batch
+	Pass     func(*collector.Pass) error // every Interval steps; an error stops the run
+}
+
+// ErrDiverged is wrapped by Run's error when the loss stops being finite.
+var ErrDiverged = errors.New("training diverged")
+
+// Trainer holds a model, its optimiser and its data.
+type Trainer struct {
+	cfg   Config
+	data  *dataset.Dataset
+	be    backend.Backend
+	Model *nn.Model
+	opt   *nn.AdamW
+	rng   *rand.Rand // shuffling and augmentation
+}
+
+// New builds the model for cfg on data. The model's input shape must match
+// the dataset's.
+func New(cfg Config, data *dataset.Dataset) (*Trainer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Dropout < 0 {
+		cfg.Dropout = nn.DefaultDropout(cfg.Model)
+	}
+	be := backend.NewCPU(cfg.Workers)
+	seed := uint64(cfg.Seed)
+	model, err := nn.New(be, cfg.Model, cfg.Dropout, rand.New(rand.NewPCG(seed, 0x6d6f64656c)))
+	if err != nil {
+		return nil, err
+	}
+	if model.InputShape != data.Shape {
+		return nil, fmt.Errorf("model %s takes %v images but %s has %v", cfg.Model, model.InputShape, data.Name, data.Shape)
+	}
+	return &Trainer{
+		cfg: cfg, data: data, be: be, Model: model,
+		opt: nn.NewAdamW(be, model.Params(), cfg.LR),
+		rng: rand.New(rand.NewPCG(seed, 0x64617461)),
+	}, nil
+}
+
+// Config returns the configuration in use, defaults resolved.
+func (t *Trainer) Config() Config { return t.cfg }
+
+// Architecture describes the model and run for the collector.
+func (t *Trainer) Architecture() *collector.Architecture {
+	a := &collector.Architecture{
+		Dataset: t.data.Name, Model: t.cfg.Model, InputShape: t.data.Shape,
+		ClassNames: t.data.Classes, Modules: t.Model.Modules(),
+		Gradients: t.cfg.Gradients, Interval: t.cfg.Interval, BatchSize: t.cfg.BatchSize, Seed: t.cfg.Seed,
+	}
+	for _, l := range t.Model.Head() {
+		a.Head = append(a.Head, collector.LinearShape{In: l.In, Out: l.Out})
+	}
+	a.FullHead = a.Head
+	return a
+}
+
+// Run trains until the epochs or MaxSteps are done or ctx is cancelled, then
+// evaluates on the whole test set (not when cancelled).
+func (t *Trainer) Run(ctx context.Context, hooks Hooks) (Result, error) {
+	cfg, train := t.cfg, &t.data.Train
+	batches := (train.N + cfg.BatchSize - 1) / cfg.BatchSize
+	sample := t.data.Shape[0] * t.data.Shape[1] * t.data.Shape[2]
+	x := &nn.Tensor{Data: make([]float32, cfg.BatchSize*sample)}
+	labels := make([]int32, cfg.BatchSize)
+	var res Result
+	var images int
+	var trainTime time.Duration
+	// Running metrics since the last pass, as the seed reports them.
+	var runLoss float64
+	var runCorrect, runSeen, runBatches int
+	probe := 0
+	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
+		order := t.rng.Perm(train.N)
+		for b := 0; b < batches; b++ {
+			if ctx.Err() != nil {
+				res.Stopped = true
+				return t.finish(res, images, trainTime), nil
+			}
+			start := time.Now()
+			idx := order[b*cfg.BatchSize : min((b+1)*cfg.BatchSize, train.N)]
+			x.Shape = append(x.Shape[:0], len(idx), t.data.Shape[0], t.data.Shape[1], t.data.Shape[2])
+			x.Data = x.Data[:len(idx)*sample]
+			for i, j := range idx {
+				t.data.Fill(x.Data[i*sample:(i+1)*sample], train, j, t.rng)
+				labels[i] = int32(train.Labels[j])
+			}
+			t.Model.ZeroGrad()
+			loss, correct := t.Model.Loss(x, labels[:len(idx)], true)
+			if math.IsNaN(loss) || math.IsInf(loss, 0) {
+				return t.finish(res, images, trainTime), fmt.Errorf("%w at step %d: loss is %v (try a lower --lr)", ErrDiverged, res.Steps+1, loss)
+			}
+			t.opt.Step()
+			trainTime += time.Since(start)
+			res.Steps++
+			images += len(idx)
+			runLoss += loss
+			runBatches++
+			runCorrect += correct
+			runSeen += len(idx)
+			if hooks.Progress != nil {
+				hooks.Progress(Progress{Epoch: epoch, Epochs: cfg.Epochs, Batch: b + 1, Batches: batches, Step: res.Steps,
+					Loss: runLoss / float64(runBatches), Accuracy: float64(runCorrect) / float64(runSeen),
+					ImagesPerSecond: float64(images) / trainTime.Seconds()})
+			}
+			if res.Steps%cfg.Interval == 0 {
+				if hooks.Pass != nil {
+					p := t.Capture(probe%t.data.Test.N, res.Steps, epoch)
+					p.Loss = float32(runLoss / float64(runBatches))
+					p.Accuracy = float32(runCorrect) / float32(runSeen)
+					if err := hooks.Pass(p); err != nil {
+						return t.finish(res, images, trainTime), fmt.Errorf("pass at step %d: %w", res.Steps, err)
+					}
+					probe++
+				}
+				runLoss, runCorrect, runSeen, runBatches = 0, 0, 0, 0
+			}
+			if cfg.MaxSteps > 0 && res.Steps >= cfg.MaxSteps {
+				return t.evaluate(ctx, t.finish(res, images, trainTime))
+			}
+		}
+	}
+	return t.evaluate(ctx, t.finish(res, images, trainTime))
+}
+
+func (t *Trainer) finish(res Result, images int, d time.Duration) Result {
+	res.TestAccuracy = math.NaN()
+	if d > 0 {
+		res.ImagesPerSecond = float64(images) / d.Seconds()
+	}
+	return res
+}
+
+// evaluate sets res.TestAccuracy from the whole test set in eval mode.
+func (t *Trainer) evaluate(ctx context.Context, res Result) (Result, error) {
+	acc, err := t.TestAccuracy(ctx)
+	if errors.Is(err, context.Canceled) {
+		res.Stopped = true
+		return res, nil
+	}
+	res.TestAccuracy = acc
+	return res, err
+}
+
+// TestAccuracy runs the model in eval mode over the whole test set.
+func (t *Trainer) TestAccuracy(ctx context.Context) (float64, error) {
+	const batch = 250
+	test := &t.data.Test
+	sample := t.data.Shape[0] * t.data.Shape[1] * t.data.Shape[2]
+	x := &nn.Tensor{Data: make([]float32, batch*sample)}
+	labels := make([]int32, batch)
+	correct := 0
+	for lo := 0; lo < test.N; lo += batch {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		n := min(batch, test.N-lo)
+		x.Shape = []int{n, t.data.Shape[0], t.data.Shape[1], t.data.Shape[2]}
+		x.Data = x.Data[:n*sample]
+		for i := 0; i < n; i++ {
+			t.data.Fill(x.Data[i*sample:(i+1)*sample], test, lo+i, nil)
+			labels[i] = int32(test.Labels[lo+i])
+		}
+		_, c := t.Model.Loss(x, labels[:n], false)
+		correct += c
+	}
+	if test.N == 0 {
+		return 0, fmt.Errorf("the %s test set is empty", t.data.Name)
+	}
+	return float64(correct) / float64(test.N), nil
+}
