@@ -64,8 +64,7 @@ type Progress struct {
 // Result is what a finished (or stopped) run reports.
 type Result struct {
 	Steps           int
-	TestAccuracy    float64 // over the whole test set; NaN when stopped early by ctx
-	ImagesPerSecond float64 // training throughput, evaluation excluded
+	ImagesPerSecond float64 // training throughput
 	Stopped         bool    // ctx was cancelled
 }
 
@@ -131,8 +130,8 @@ func (t *Trainer) Architecture() *collector.Architecture {
 	return a
 }
 
-// Run trains until the epochs or MaxSteps are done or ctx is cancelled, then
-// evaluates on the whole test set (not when cancelled).
+// Run trains until the epochs or MaxSteps are done or ctx is cancelled.
+// TestAccuracy evaluates the result.
 func (t *Trainer) Run(ctx context.Context, hooks Hooks) (Result, error) {
 	cfg, train := t.cfg, &t.data.Train
 	batches := (train.N + cfg.BatchSize - 1) / cfg.BatchSize
@@ -192,30 +191,18 @@ func (t *Trainer) Run(ctx context.Context, hooks Hooks) (Result, error) {
 				runLoss, runCorrect, runSeen, runBatches = 0, 0, 0, 0
 			}
 			if cfg.MaxSteps > 0 && res.Steps >= cfg.MaxSteps {
-				return t.evaluate(ctx, t.finish(res, images, trainTime))
+				return t.finish(res, images, trainTime), nil
 			}
 		}
 	}
-	return t.evaluate(ctx, t.finish(res, images, trainTime))
+	return t.finish(res, images, trainTime), nil
 }
 
 func (t *Trainer) finish(res Result, images int, d time.Duration) Result {
-	res.TestAccuracy = math.NaN()
 	if d > 0 {
 		res.ImagesPerSecond = float64(images) / d.Seconds()
 	}
 	return res
-}
-
-// evaluate sets res.TestAccuracy from the whole test set in eval mode.
-func (t *Trainer) evaluate(ctx context.Context, res Result) (Result, error) {
-	acc, err := t.TestAccuracy(ctx)
-	if errors.Is(err, context.Canceled) {
-		res.Stopped = true
-		return res, nil
-	}
-	res.TestAccuracy = acc
-	return res, err
 }
 
 // TestAccuracy runs the model in eval mode over the whole test set.

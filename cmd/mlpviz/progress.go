@@ -18,6 +18,7 @@ type progressBar struct {
 	last     time.Time
 	shown    bool
 	interval time.Duration
+	pending  *trainer.Progress // the latest update not yet drawn
 }
 
 func newProgressBar(w io.Writer) *progressBar {
@@ -33,9 +34,15 @@ func newProgressBar(w io.Writer) *progressBar {
 func (b *progressBar) update(p trainer.Progress) {
 	now := time.Now()
 	if now.Sub(b.last) < b.interval && p.Batch != p.Batches {
+		b.pending = &p
 		return
 	}
 	b.last = now
+	b.draw(p)
+}
+
+func (b *progressBar) draw(p trainer.Progress) {
+	b.pending = nil
 	const width = 24
 	filled := width * p.Batch / max(p.Batches, 1)
 	line := fmt.Sprintf("epoch %d/%d [%s%s] %d/%d step %d  loss %.4f  acc %5.1f%%  %.0f img/s",
@@ -49,8 +56,12 @@ func (b *progressBar) update(p trainer.Progress) {
 	b.shown = true
 }
 
-// finish ends the bar's line so the next output starts cleanly.
+// finish draws the last update and ends the bar's line so the next output
+// starts cleanly.
 func (b *progressBar) finish() {
+	if b.pending != nil {
+		b.draw(*b.pending)
+	}
 	if b.tty && b.shown {
 		fmt.Fprintln(b.w)
 	}

@@ -25,6 +25,7 @@ type trainFlags struct {
 	dropout                 float64
 	lr                      float64
 	headless, force         bool
+	offline                 bool
 }
 
 func newTrainFlags(stderr io.Writer) (*flag.FlagSet, *trainFlags) {
@@ -43,6 +44,7 @@ func newTrainFlags(stderr io.Writer) (*flag.FlagSet, *trainFlags) {
 	fs.StringVar(&f.dataDir, "data-dir", dataset.DefaultDir(), "dataset cache directory")
 	fs.BoolVar(&f.headless, "headless", false, "train in the terminal, no window")
 	fs.BoolVar(&f.force, "force", false, "overwrite an existing output file")
+	fs.BoolVar(&f.offline, "offline", false, "never download: use --data-dir and the MNIST copy bundled with the Go module cache")
 	fs.IntVar(&f.cfg.Workers, "workers", 0, "CPU threads (0: one per core)")
 	return fs, f
 }
@@ -106,7 +108,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	data, err := dataset.Load(ctx, f.dataset, dataset.Options{Dir: f.dataDir, Progress: stderr})
+	data, err := dataset.Load(ctx, f.dataset, dataset.Options{Dir: f.dataDir, Progress: stderr, Offline: f.offline})
 	if err != nil {
 		return err
 	}
@@ -133,9 +135,18 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if o.err != nil {
 		return o.err
 	}
+	interrupted := exitError{130, fmt.Sprintf("stopped by interrupt after %d steps", o.res.Steps)}
 	if o.res.Stopped {
-		return exitError{130, fmt.Sprintf("stopped by interrupt after %d steps", o.res.Steps)}
+		return interrupted
 	}
-	fmt.Fprintf(stdout, "done: steps=%d test_accuracy=%.4f img_per_s=%.0f\n", o.res.Steps, o.res.TestAccuracy, o.res.ImagesPerSecond)
+	fmt.Fprintf(stderr, "mlpviz: evaluating on %d test images\n", data.Test.N)
+	acc, err := tr.TestAccuracy(ctx)
+	if ctx.Err() != nil {
+		return interrupted
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "done: steps=%d test_accuracy=%.4f img_per_s=%.0f\n", o.res.Steps, acc, o.res.ImagesPerSecond)
 	return nil
 }

@@ -264,17 +264,16 @@ func grow(dst []byte, n int) []byte {
 // f16Shift is the power of two that brings the largest finite magnitude of v
 // into [2^14, 2^15): the top of float16's range, with room left for rounding.
 func f16Shift(v []float32) int {
-	var m float32
+	var m uint32 // largest finite magnitude, as bits: they order as the values do
 	for _, x := range v {
-		a := float32(math.Abs(float64(x)))
-		if a > m && a <= math.MaxFloat32 {
+		if a := math.Float32bits(x) & 0x7fffffff; a > m && a < 0x7f800000 {
 			m = a
 		}
 	}
 	if m == 0 {
 		return 0
 	}
-	_, e := math.Frexp(float64(m)) // m < 2^e
+	_, e := math.Frexp(float64(math.Float32frombits(m))) // m < 2^e
 	return 15 - e
 }
 

@@ -65,10 +65,8 @@ func (r *Reader) load() error {
 	if _, err := r.f.ReadAt(got, 0); err != nil {
 		return fmt.Errorf("runfile: %w", err)
 	}
-	if !bytes.HasPrefix(got, []byte(magic)) {
-		if len(got) < len(magic) && bytes.HasPrefix([]byte(magic), got) {
-			return fmt.Errorf("runfile: %s: file ends inside the magic (%d bytes)", r.path, len(got))
-		}
+	cut := len(got) < len(magic) && bytes.HasPrefix([]byte(magic), got)
+	if !cut && !bytes.HasPrefix(got, []byte(magic)) {
 		return fmt.Errorf("runfile: %s is not an mlpv run file (it starts with %q)", r.path, got)
 	}
 	if len(got) < magicLen {
@@ -82,7 +80,7 @@ func (r *Reader) load() error {
 		return fmt.Errorf("runfile: %s: format version 0 is not valid", r.path)
 	}
 
-	payload, end, err := readRecord(r.f, magicLen, min(size, magicLen+frameOverhead+maxHeaderLen), nil)
+	payload, end, err := readRecord(r.f, magicLen, size, maxHeaderLen, nil)
 	if err != nil {
 		var re *recordError
 		if errors.As(err, &re) {
@@ -131,7 +129,7 @@ func (r *Reader) loadIndex() bool {
 	if !ok || indexOff < first || indexOff > r.size-footerLen {
 		return false
 	}
-	payload, end, err := readRecord(r.f, indexOff, r.size-footerLen, nil)
+	payload, end, err := readRecord(r.f, indexOff, r.size-footerLen, maxRecordLen, nil)
 	if err != nil || end != r.size-footerLen || payload[0] != recIndex || len(payload) < 9 {
 		return false
 	}
@@ -159,7 +157,7 @@ func (r *Reader) loadIndex() bool {
 func (r *Reader) scan(open bool) (added int, err error) {
 	var buf []byte
 	for off := r.scanOff; off < r.size; {
-		payload, end, err := readRecord(r.f, off, r.size, buf)
+		payload, end, err := readRecord(r.f, off, r.size, maxRecordLen, buf)
 		var re *recordError
 		if errors.As(err, &re) {
 			d := &Damage{Offset: off, Reason: re.reason}
@@ -335,7 +333,7 @@ func (r *Reader) Pass(i int) (*collector.Pass, error) {
 }
 
 func (r *Reader) readPass(off, size int64) (*collector.Pass, error) {
-	payload, _, err := readRecord(r.f, off, size, nil)
+	payload, _, err := readRecord(r.f, off, size, maxRecordLen, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -177,10 +177,10 @@ func cutShort(format string, args ...any) error {
 }
 
 // readRecord reads and checks the record framed at off in a file whose
-// readable bytes end at end. It returns the payload (in buf when it is big
+// readable bytes end at end, refusing a payload longer than limit. It returns the payload (in buf when it is big
 // enough) and the offset just after the record. Errors about the bytes are
 // *recordError; any other error is the file's.
-func readRecord(ra io.ReaderAt, off, end int64, buf []byte) (payload []byte, next int64, err error) {
+func readRecord(ra io.ReaderAt, off, end int64, limit uint64, buf []byte) (payload []byte, next int64, err error) {
 	left := end - off
 	if left < frameHeaderLen {
 		return nil, 0, cutShort("truncated record header: %d of %d bytes", max(left, 0), frameHeaderLen)
@@ -196,8 +196,8 @@ func readRecord(ra io.ReaderAt, off, end int64, buf []byte) (payload []byte, nex
 	if n == 0 {
 		return nil, 0, corrupt("empty record")
 	}
-	if n > maxRecordLen {
-		return nil, 0, corrupt("absurd record length %d (limit %d)", n, maxRecordLen)
+	if n > limit {
+		return nil, 0, corrupt("absurd record length %d (limit %d)", n, limit)
 	}
 	left -= frameHeaderLen
 	if int64(n)+frameCRCLen > left {

@@ -625,3 +625,67 @@ func TestToF16(t *testing.T) {
 		check(0x38000000 + rng.Uint32N(0x10000000)) // around the normal range
 	}
 }
+
+// TestConcurrentTail appends, refreshes and reads at once, as trainer and
+// viewer do; run it with -race.
+func TestConcurrentTail(t *testing.T) {
+	rng := rand.New(rand.NewPCG(33, 34))
+	arch := smallArch()
+	ps := passes(rng, arch, 50, true)
+	path := filepath.Join(t.TempDir(), "run.mlpv")
+	w, err := Create(path, arch, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := mustOpen(t, path)
+	done := make(chan error, 1)
+	go func() {
+		for _, p := range ps {
+			if err := w.Append(p); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- w.Close()
+	}()
+	readErr := make(chan error, 1)
+	stop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-stop:
+				readErr <- nil
+				return
+			default:
+			}
+			if n := r.Len(); n > 0 {
+				p, err := r.Pass(n - 1)
+				if err != nil || p.Step != ps[n-1].Step {
+					readErr <- fmt.Errorf("pass %d: %v", n-1, err)
+					return
+				}
+			}
+		}
+	}()
+	writing := true
+	for writing || !r.Closed() {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			writing = false
+		default:
+		}
+		if _, err := r.Refresh(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	if err := <-readErr; err != nil {
+		t.Fatal(err)
+	}
+	if r.Len() != len(ps) || r.Damage() != nil {
+		t.Fatalf("Len %d damage %v", r.Len(), r.Damage())
+	}
+}

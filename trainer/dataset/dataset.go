@@ -51,6 +51,7 @@ type Options struct {
 	Dir       string            // cache directory; "" means DefaultDir()
 	Progress  io.Writer         // download progress lines (bytes done / total, percent); nil: quiet
 	Client    *http.Client      // nil: a client with sensible timeouts
+	Offline   bool              // never download: use the cache and the bundled MNIST only
 	Mirrors   []string          // override the mirror base URLs (tests point this at an httptest server); nil: the official ones
 	Checksums map[string]string // override file name -> md5 hex (tests); nil or names not listed: the official ones
 

@@ -163,6 +163,9 @@ func (e attemptsError) Unwrap() []error { return e }
 // download fetches file from each mirror in turn into the cache directory,
 // keeping it only if its md5 matches want.
 func (r *resolver) download(ctx context.Context, file, want string) error {
+	if r.opt.Offline {
+		return errors.New("downloads are off (offline)")
+	}
 	if err := r.ensureDir(); err != nil {
 		return err
 	}

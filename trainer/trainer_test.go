@@ -1,0 +1,197 @@
+package trainer
+
+import (
+	"context"
+	"errors"
+	"math"
+	"sync"
+	"testing"
+
+	"github.com/mlpviz/mlpviz/collector"
+	"github.com/mlpviz/mlpviz/trainer/dataset"
+)
+
+var (
+	mnistOnce sync.Once
+	mnist     *dataset.Dataset
+	mnistErr  error
+)
+
+// realMNIST loads the MNIST copy bundled with the Go module cache, once.
+func realMNIST(t *testing.T) *dataset.Dataset {
+	t.Helper()
+	mnistOnce.Do(func() {
+		mnist, mnistErr = dataset.Load(context.Background(), "mnist", dataset.Options{Dir: t.TempDir(), Offline: true})
+	})
+	if mnistErr != nil {
+		t.Fatal(mnistErr)
+	}
+	return mnist
+}
+
+func config() Config {
+	return Config{Model: "cnn", Epochs: 1, BatchSize: 32, LR: 0.002, Dropout: -1, Interval: 5, MaxSteps: 15, Seed: 7}
+}
+
+// losses trains cfg and returns the loss after every step.
+func losses(t *testing.T, cfg Config) []float64 {
+	t.Helper()
+	tr, err := New(cfg, realMNIST(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ls []float64
+	last := 0.0
+	res, err := tr.Run(context.Background(), Hooks{Progress: func(p Progress) {
+		// Progress reports the running mean since the last pass; recover
+		// each step's own loss from it.
+		n := float64((p.Step-1)%cfg.Interval + 1)
+		ls = append(ls, p.Loss*n-last*(n-1))
+		last = p.Loss
+		if int(n) == cfg.Interval {
+			last = 0
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Steps != cfg.MaxSteps {
+		t.Fatalf("ran %d steps, want %d", res.Steps, cfg.MaxSteps)
+	}
+	return ls
+}
+
+// TestSameSeedSameLosses: the same seed gives the same loss sequence, a
+// different seed a different one.
+func TestSameSeedSameLosses(t *testing.T) {
+	a, b := losses(t, config()), losses(t, config())
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("step %d: loss %v then %v with the same seed", i+1, a[i], b[i])
+		}
+	}
+	cfg := config()
+	cfg.Seed = 8
+	if c := losses(t, cfg); c[0] == a[0] && c[len(c)-1] == a[len(a)-1] {
+		t.Fatalf("seed 8 gave the same losses as seed 7: %v", c)
+	}
+}
+
+// TestPasses: a pass every Interval steps, each a self-consistent picture of
+// the head for one test image.
+func TestPasses(t *testing.T) {
+	cfg := config()
+	cfg.Gradients = true
+	tr, err := New(cfg, realMNIST(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	arch := tr.Architecture()
+	if len(arch.Head) != 5 || arch.Head[0] != (collector.LinearShape{In: 576, Out: 24}) || arch.Head[4] != (collector.LinearShape{In: 24, Out: 10}) {
+		t.Fatalf("head %v, want 576-24-24-24-24-10", arch.Head)
+	}
+	var passes []*collector.Pass
+	if _, err := tr.Run(context.Background(), Hooks{Pass: func(p *collector.Pass) error {
+		passes = append(passes, p)
+		return nil
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(passes) != 3 {
+		t.Fatalf("%d passes, want 3 (15 steps, interval 5)", len(passes))
+	}
+	for i, p := range passes {
+		if p.Step != 5*(i+1) || p.TrueLabel != int(realMNIST(t).Test.Labels[i]) {
+			t.Errorf("pass %d: step %d label %d", i, p.Step, p.TrueLabel)
+		}
+		for l, lp := range p.Layers {
+			sh := arch.Head[l]
+			if len(lp.Input) != sh.In || len(lp.Output) != sh.Out || len(lp.Weight) != sh.In*sh.Out || len(lp.GradWeight) != sh.In*sh.Out {
+				t.Fatalf("pass %d layer %d: sizes do not match %v", i, l, sh)
+			}
+			// Output must be W·input + b for the probe itself.
+			for o := 0; o < sh.Out; o++ {
+				s := float64(lp.Bias[o])
+				for j := 0; j < sh.In; j++ {
+					s += float64(lp.Weight[o*sh.In+j]) * float64(lp.Input[j])
+				}
+				if math.Abs(s-float64(lp.Output[o])) > 1e-4 {
+					t.Fatalf("pass %d layer %d out %d: %v, recomputed %v", i, l, o, lp.Output[o], s)
+				}
+			}
+			if l > 0 { // ReLU between layers: the next input is the previous output clipped at 0
+				for j, v := range p.Layers[l-1].Output {
+					if float32(math.Max(float64(v), 0)) != lp.Input[j] {
+						t.Fatalf("pass %d layer %d input %d: %v is not relu(%v)", i, l, j, lp.Input[j], v)
+					}
+				}
+			}
+		}
+		var sum float64
+		for j, v := range p.Probs {
+			sum += float64(v)
+			if v > p.Probs[p.Prediction] {
+				t.Errorf("pass %d: prediction %d is not the most probable class %d", i, p.Prediction, j)
+			}
+		}
+		if math.Abs(sum-1) > 1e-5 || p.Loss <= 0 || p.Accuracy < 0 || p.Accuracy > 1 || len(p.Image) != 784 {
+			t.Errorf("pass %d: probs sum %v, loss %v, accuracy %v, image %d", i, sum, p.Loss, p.Accuracy, len(p.Image))
+		}
+	}
+}
+
+// TestStopOnCancel: cancelling the context stops training between batches.
+func TestStopOnCancel(t *testing.T) {
+	cfg := config()
+	cfg.MaxSteps = 0
+	tr, err := New(cfg, realMNIST(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	res, err := tr.Run(ctx, Hooks{Progress: func(p Progress) {
+		if p.Step == 3 {
+			cancel()
+		}
+	}})
+	if err != nil || !res.Stopped || res.Steps != 3 {
+		t.Fatalf("got %+v, %v; want stopped after 3 steps", res, err)
+	}
+}
+
+// TestDivergence: a NaN in the weights stops the run with ErrDiverged
+// instead of training on garbage.
+func TestDivergence(t *testing.T) {
+	tr, err := New(config(), realMNIST(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Model.Params()[0].W[0] = float32(math.NaN())
+	_, err = tr.Run(context.Background(), Hooks{})
+	if !errors.Is(err, ErrDiverged) {
+		t.Fatalf("err = %v, want ErrDiverged", err)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	bad := []func(*Config){
+		func(c *Config) { c.Epochs = 0 },
+		func(c *Config) { c.BatchSize = -1 },
+		func(c *Config) { c.Interval = 0 },
+		func(c *Config) { c.MaxSteps = -1 },
+		func(c *Config) { c.LR = float32(math.NaN()) },
+		func(c *Config) { c.Dropout = 1 },
+	}
+	for i, f := range bad {
+		c := config()
+		f(&c)
+		if c.Validate() == nil {
+			t.Errorf("case %d: %+v accepted", i, c)
+		}
+	}
+	c := config()
+	c.Model = "cifar10_cnn"
+	if _, err := New(c, realMNIST(t)); err == nil {
+		t.Error("cifar10_cnn accepted MNIST images")
+	}
+}
