@@ -29,6 +29,7 @@ type Config struct {
 	MaxSteps  int     // stop after this many batches; 0: no limit
 	Seed      int64
 	Gradients bool // collect the last step's weight and bias gradients
+	NeuronCap int  // the head's widest layer in a pass; 0: full size
 	Workers   int  // CPU goroutines; 0: one per core
 }
 
@@ -127,6 +128,8 @@ func (t *Trainer) Architecture() *collector.Architecture {
 		a.Head = append(a.Head, collector.LinearShape{In: l.In, Out: l.Out})
 	}
 	a.FullHead = a.Head
+	a.Head = collector.CapHead(a.FullHead, t.cfg.NeuronCap)
+	a.NeuronCap = t.cfg.NeuronCap
 	return a
 }
 

@@ -9,10 +9,14 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
+	"github.com/mlpviz/mlpviz/collector"
+	"github.com/mlpviz/mlpviz/collector/runfile"
 	"github.com/mlpviz/mlpviz/trainer"
 	"github.com/mlpviz/mlpviz/trainer/dataset"
 	"github.com/mlpviz/mlpviz/trainer/nn"
@@ -26,6 +30,8 @@ type trainFlags struct {
 	lr                      float64
 	headless, force         bool
 	offline                 bool
+	output                  string
+	precision               runfile.Precision
 }
 
 func newTrainFlags(stderr io.Writer) (*flag.FlagSet, *trainFlags) {
@@ -46,6 +52,12 @@ func newTrainFlags(stderr io.Writer) (*flag.FlagSet, *trainFlags) {
 	fs.BoolVar(&f.force, "force", false, "overwrite an existing output file")
 	fs.BoolVar(&f.offline, "offline", false, "never download: use --data-dir and the MNIST copy bundled with the Go module cache")
 	fs.IntVar(&f.cfg.Workers, "workers", 0, "CPU threads (0: one per core)")
+	fs.StringVar(&f.output, "output", "", "run file to write (default runs/<dataset>_<model>_<time>.mlpv)")
+	fs.StringVar(&f.output, "output_path", "", "the seed's spelling of --output")
+	fs.IntVar(&f.cfg.NeuronCap, "neuron-cap", 0, "reduce every head layer wider than this, as the seed (0: full size)")
+	fs.IntVar(&f.cfg.NeuronCap, "neuron_cap", 0, "the seed's spelling of --neuron-cap")
+	fs.BoolVar(&f.cfg.Gradients, "gradients", false, "also record the last step's weight and bias gradients")
+	fs.Var(&f.precision, "precision", "float precision in the run file: f16 (compact) or f32 (every bit)")
 	return fs, f
 }
 
@@ -91,6 +103,16 @@ func (f *trainFlags) parse(fs *flag.FlagSet, args []string, stderr io.Writer) er
 	if err := f.cfg.Validate(); err != nil {
 		return usageError{err.Error()}
 	}
+	if f.cfg.NeuronCap < 0 {
+		return usageError{fmt.Sprintf("--neuron-cap must not be negative, got %d", f.cfg.NeuronCap)}
+	}
+	if f.output == "" {
+		f.output = filepath.Join("runs", fmt.Sprintf("%s_%s_%s.mlpv", f.dataset, f.model, time.Now().Format("20060102-150405")))
+	}
+	if _, err := os.Stat(f.output); err == nil && !f.force {
+		// As the seed: an existing collection is kept unless --force.
+		return usageError{fmt.Sprintf("%s already exists: add --force to overwrite it, or choose another --output", f.output)}
+	}
 	if f.cfg.Workers < 0 {
 		return usageError{fmt.Sprintf("--workers must not be negative, got %d", f.cfg.Workers)}
 	}
@@ -117,6 +139,10 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg := tr.Config()
+	sink, err := newPassSink(f.output, tr.Architecture(), runfile.Options{Precision: f.precision, Force: f.force})
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(stderr, "mlpviz: training %s on %s: %d train / %d test images, %d epoch(s), batch %d, lr %g, dropout %g, seed %d\n",
 		cfg.Model, data.Name, data.Train.N, data.Test.N, cfg.Epochs, cfg.BatchSize, cfg.LR, cfg.Dropout, cfg.Seed)
 
@@ -127,11 +153,19 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	}
 	done := make(chan outcome, 1)
 	go func() { // training runs on its own goroutine; the main one waits for it
-		res, err := tr.Run(ctx, trainer.Hooks{Progress: bar.update})
+		res, err := tr.Run(ctx, trainer.Hooks{Progress: bar.update, Pass: func(p *collector.Pass) error {
+			return sink.publish(ctx, p)
+		}})
 		done <- outcome{res, err}
 	}()
 	o := <-done
 	bar.finish()
+	// Whatever happened, every pass published so far goes to disk and the
+	// file gets its index.
+	if err := sink.close(); err != nil && o.err == nil {
+		o.err = err
+	}
+	fmt.Fprintf(stderr, "mlpviz: run file %s: %d passes, %d bytes\n", f.output, sink.ring.Published(), sink.file.Bytes())
 	if o.err != nil {
 		return o.err
 	}
