@@ -17,6 +17,7 @@ import (
 
 	"github.com/mlpviz/mlpviz/collector"
 	"github.com/mlpviz/mlpviz/collector/runfile"
+	"github.com/mlpviz/mlpviz/configs"
 	"github.com/mlpviz/mlpviz/trainer"
 	"github.com/mlpviz/mlpviz/trainer/dataset"
 	"github.com/mlpviz/mlpviz/trainer/nn"
@@ -32,6 +33,8 @@ type trainFlags struct {
 	offline                 bool
 	output                  string
 	precision               runfile.Precision
+	profileName             string
+	profile                 *configs.Profile
 }
 
 func newTrainFlags(stderr io.Writer) (*flag.FlagSet, *trainFlags) {
@@ -58,6 +61,7 @@ func newTrainFlags(stderr io.Writer) (*flag.FlagSet, *trainFlags) {
 	fs.IntVar(&f.cfg.NeuronCap, "neuron_cap", 0, "the seed's spelling of --neuron-cap")
 	fs.BoolVar(&f.cfg.Gradients, "gradients", false, "also record the last step's weight and bias gradients")
 	fs.Var(&f.precision, "precision", "float precision in the run file: f16 (compact) or f32 (every bit)")
+	fs.StringVar(&f.profileName, "profile", "", "settings profile: "+strings.Join(configs.Names(), ", ")+" or a YAML file (default: the --dataset's)")
 	return fs, f
 }
 
@@ -74,6 +78,12 @@ func (f *trainFlags) parse(fs *flag.FlagSet, args []string, stderr io.Writer) er
 	}
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if set["neuron_cap"] { // the seed's spelling counts as the flag itself
+		fs.Set("neuron-cap", fmt.Sprint(f.cfg.NeuronCap))
+	}
+	if err := f.applyProfile(fs, set, stderr); err != nil {
+		return err
+	}
 	if !slices.Contains(dataset.Names(), f.dataset) {
 		return usageError{fmt.Sprintf("unknown dataset %q (valid: %s)", f.dataset, strings.Join(dataset.Names(), ", "))}
 	}
@@ -119,6 +129,32 @@ func (f *trainFlags) parse(fs *flag.FlagSet, args []string, stderr io.Writer) er
 	return nil
 }
 
+// applyProfile fills the flags the user did not set from the profile:
+// precedence is flags > MLPVIZ_* environment > profile > built-in defaults.
+// Without --profile, the --dataset's own profile applies.
+func (f *trainFlags) applyProfile(fs *flag.FlagSet, set map[string]bool, stderr io.Writer) error {
+	name := f.profileName
+	if name == "" && set["dataset"] {
+		name = f.dataset
+		if !slices.Contains(configs.Names(), name) {
+			return usageError{fmt.Sprintf("unknown dataset %q (valid: %s)", f.dataset, strings.Join(dataset.Names(), ", "))}
+		}
+	}
+	env := os.Environ()
+	for _, typo := range configs.EnvTypos(env) {
+		fmt.Fprintln(stderr, "mlpviz: ignoring unknown environment variable", typo)
+	}
+	p, err := configs.Load(name, env)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if err := p.ApplyFlags(fs); err != nil {
+		return usageError{err.Error()}
+	}
+	f.profile = p
+	return nil
+}
+
 func runTrain(args []string, stdout, stderr io.Writer) error {
 	fs, f := newTrainFlags(stderr)
 	if err := f.parse(fs, args, stderr); err != nil {
@@ -133,6 +169,11 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	data, err := dataset.Load(ctx, f.dataset, dataset.Options{Dir: f.dataDir, Progress: stderr, Offline: f.offline})
 	if err != nil {
 		return err
+	}
+	if n := f.profile.Normalize; len(n.Mean) == len(data.Mean) && len(n.Std) == len(data.Std) {
+		for c := range data.Mean {
+			data.Mean[c], data.Std[c] = float32(n.Mean[c]), float32(n.Std[c])
+		}
 	}
 	tr, err := trainer.New(f.cfg, data)
 	if err != nil {

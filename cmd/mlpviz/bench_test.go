@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/mlpviz/mlpviz/collector"
+	"github.com/mlpviz/mlpviz/collector/runfile"
+	"github.com/mlpviz/mlpviz/trainer"
+	"github.com/mlpviz/mlpviz/trainer/dataset"
+)
+
+// BenchmarkCollectionOverhead trains cnn on MNIST in blocks of 10 steps,
+// alternating a trainer that collects a full-size pass every 10 steps into
+// a run file (through the ring buffer, as "mlpviz train" does) with one that
+// collects nothing, so both see the same machine load. It reports each
+// one's img/s and the overhead in percent.
+func BenchmarkCollectionOverhead(b *testing.B) {
+	data, err := dataset.Load(context.Background(), "mnist", dataset.Options{Dir: b.TempDir(), Offline: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := trainer.Config{Model: "cnn", Epochs: 1, BatchSize: 64, LR: 0.002, Dropout: -1, Interval: 10, MaxSteps: 10, Seed: 1}
+	plain, err := trainer.New(cfg, data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	collecting, err := trainer.New(cfg, data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sink, err := newPassSink(filepath.Join(b.TempDir(), "bench.mlpv"), collecting.Architecture(), runfile.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	hooks := trainer.Hooks{Pass: func(p *collector.Pass) error { return sink.publish(ctx, p) }}
+	var tPlain, tCollect time.Duration
+	for b.Loop() {
+		start := time.Now()
+		if _, err := plain.Run(ctx, trainer.Hooks{}); err != nil {
+			b.Fatal(err)
+		}
+		tPlain += time.Since(start)
+		start = time.Now()
+		if _, err := collecting.Run(ctx, hooks); err != nil {
+			b.Fatal(err)
+		}
+		tCollect += time.Since(start)
+	}
+	if err := sink.close(); err != nil {
+		b.Fatal(err)
+	}
+	images := float64(b.N * 10 * cfg.BatchSize)
+	b.ReportMetric(images/tPlain.Seconds(), "img/s_plain")
+	b.ReportMetric(images/tCollect.Seconds(), "img/s_collect")
+	b.ReportMetric(100*(tCollect.Seconds()/tPlain.Seconds()-1), "overhead_%")
+	b.ReportMetric(float64(sink.file.Bytes())/float64(sink.ring.Published()), "bytes/pass")
+}

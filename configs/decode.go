@@ -1,0 +1,318 @@
+package configs
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/spf13/viper"
+)
+
+// Error is a bad setting: where it came from (a file, "built-in NAME" or an
+// environment variable) and, when one is to blame, the key.
+type Error struct {
+	Source string
+	Key    string // dotted path; "" for a file that cannot be parsed
+	Err    error
+}
+
+func (e *Error) Error() string { return e.Source + ": " + e.Err.Error() }
+
+func (e *Error) Unwrap() error { return e.Err }
+
+func keyError(source, key, format string, args ...any) *Error {
+	return &Error{Source: source, Key: key, Err: fmt.Errorf("key %q: %s", key, fmt.Sprintf(format, args...))}
+}
+
+// The datasets and models, as trainer/dataset and trainer/nn define them;
+// copied rather than imported so that reading a profile does not pull in the
+// trainer (a test keeps the copies in step).
+var (
+	datasetChannels = map[string]int{"mnist": 1, "fashion_mnist": 1, "cifar10": 3}
+	models          = []string{"cnn", "cnn_large", "cifar10_cnn"}
+)
+
+// Bounds that are not obvious from the type.
+const (
+	minWidth, minHeight    = 320, 200  // smaller windows cannot lay out a head
+	maxSide                = 16384     // larger than a GPU texture may be
+	minDelayMS, maxDelayMS = 200, 2000 // the range of the seed's slider
+	maxFPS                 = 1000
+)
+
+// decoder turns viper's values into typed ones. YAML gives numbers and
+// booleans typed, variables give strings; both are accepted, but nothing is
+// coerced silently (viper's Unmarshal would turn epochs: 1.5 into 1). The
+// first problem of each key is kept, so one Load reports them all.
+type decoder struct {
+	v      *viper.Viper
+	source func(key string) string
+	errs   []error
+}
+
+func (d *decoder) fail(key, format string, args ...any) {
+	d.errs = append(d.errs, keyError(d.source(key), key, format, args...))
+}
+
+func (d *decoder) str(key string) string {
+	switch x := d.v.Get(key).(type) {
+	case string:
+		return strings.TrimSpace(x)
+	default:
+		d.fail(key, "want a word, got %s", describe(x))
+		return ""
+	}
+}
+
+func (d *decoder) int64(key string) int64 {
+	raw := d.v.Get(key)
+	switch x := raw.(type) {
+	case int:
+		return int64(x)
+	case int64:
+		return x
+	case uint64:
+		if x <= math.MaxInt64 {
+			return int64(x)
+		}
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1<<63 {
+			return int64(x)
+		}
+	case string:
+		if n, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64); err == nil {
+			return n
+		}
+	}
+	d.fail(key, "want a whole number, got %s", describe(raw))
+	return 0
+}
+
+func (d *decoder) int(key string) int {
+	n := d.int64(key)
+	if int64(int(n)) != n {
+		d.fail(key, "%d is too large", n)
+		return 0
+	}
+	return int(n)
+}
+
+func (d *decoder) float(key string) float64 {
+	f, err := toFloat(d.v.Get(key))
+	if err != nil {
+		d.fail(key, "%v", err)
+	}
+	return f
+}
+
+// optFloat is float for keys that may be left out, as dropout is.
+func (d *decoder) optFloat(key string) *float64 {
+	if d.v.Get(key) == nil {
+		return nil
+	}
+	f := d.float(key)
+	return &f
+}
+
+func (d *decoder) bool(key string) bool {
+	raw := d.v.Get(key)
+	switch x := raw.(type) {
+	case bool:
+		return x
+	case string:
+		if b, err := strconv.ParseBool(strings.TrimSpace(x)); err == nil {
+			return b
+		}
+	}
+	d.fail(key, "want true or false, got %s", describe(raw))
+	return false
+}
+
+// floats reads a list of numbers: a YAML list, a single number (one
+// channel), or a string of numbers separated by commas or spaces, which is
+// how a variable writes a list.
+func (d *decoder) floats(key string) []float64 {
+	raw := d.v.Get(key)
+	var items []any
+	switch x := raw.(type) {
+	case []any:
+		items = x
+	case string:
+		s := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(x), "["), "]")
+		for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
+			items = append(items, f)
+		}
+	case int, int64, uint64, float64:
+		items = []any{x}
+	default:
+		d.fail(key, "want a list of numbers, got %s", describe(raw))
+		return nil
+	}
+	if len(items) == 0 {
+		d.fail(key, "want a list of numbers, got an empty list")
+		return nil
+	}
+	out := make([]float64, len(items))
+	for i, it := range items {
+		f, err := toFloat(it)
+		if err != nil {
+			d.fail(key, "item %d: %v", i+1, err)
+			return nil
+		}
+		out[i] = f
+	}
+	return out
+}
+
+func toFloat(raw any) (float64, error) {
+	var f float64
+	switch x := raw.(type) {
+	case float64:
+		f = x
+	case int:
+		f = float64(x)
+	case int64:
+		f = float64(x)
+	case uint64:
+		f = float64(x)
+	case string:
+		var err error
+		if f, err = strconv.ParseFloat(strings.TrimSpace(x), 64); err != nil {
+			return 0, fmt.Errorf("want a number, got %s", describe(raw))
+		}
+	default:
+		return 0, fmt.Errorf("want a number, got %s", describe(raw))
+	}
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, fmt.Errorf("want a finite number, got %s", describe(raw))
+	}
+	return f, nil
+}
+
+// describe shows a value the way the user wrote it.
+func describe(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "nothing"
+	case string:
+		return strconv.Quote(x)
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "a section"
+	}
+	return fmt.Sprint(v)
+}
+
+// validate checks ranges and the keys that depend on each other, blaming
+// each problem on the source of the key it is about.
+func (l *loader) validate(p *Profile) error {
+	var errs []error
+	check := func(ok bool, key, format string, args ...any) {
+		if !ok {
+			errs = append(errs, keyError(l.source(key), key, format, args...))
+		}
+	}
+	_, datasetOK := datasetChannels[p.Dataset]
+	check(datasetOK, "dataset", "unknown dataset %q%s (valid: %s)",
+		p.Dataset, suggest(p.Dataset, Names(), ""), strings.Join(Names(), ", "))
+	modelOK := slices.Contains(models, p.Model)
+	check(modelOK, "model", "unknown model %q%s (valid: %s)",
+		p.Model, suggest(p.Model, models, ""), strings.Join(models, ", "))
+	if datasetOK && modelOK {
+		fromDataset := fmt.Sprintf("dataset %s (from %s)", p.Dataset, l.source("dataset"))
+		check(p.Dataset != "cifar10" || p.Model == "cifar10_cnn", "model",
+			"%s takes 28x28 grey images; %s needs cifar10_cnn", p.Model, fromDataset)
+		check(p.Dataset == "cifar10" || p.Model != "cifar10_cnn", "model",
+			"cifar10_cnn takes 32x32 colour images; %s needs cnn or cnn_large", fromDataset)
+	}
+	check(p.Epochs >= 1, "epochs", "must be at least 1, got %d", p.Epochs)
+	check(p.BatchSize >= 1, "batch_size", "must be at least 1, got %d", p.BatchSize)
+	check(p.LR > 0, "lr", "must be greater than 0, got %g", p.LR)
+	if p.Dropout != nil {
+		check(*p.Dropout >= 0 && *p.Dropout < 1, "dropout", "must be in [0, 1), got %g", *p.Dropout)
+	}
+	check(p.Interval >= 1, "interval", "must be at least 1, got %d", p.Interval)
+	check(p.MaxSteps >= 0, "max_steps", "must not be negative (0: no limit), got %d", p.MaxSteps)
+
+	check(p.Collect.NeuronCap >= 0, "collect.neuron_cap", "must not be negative (0: full size), got %d", p.Collect.NeuronCap)
+	check(p.Collect.Precision == PrecisionF16 || p.Collect.Precision == PrecisionF32, "collect.precision",
+		"want f16 or f32, got %q", p.Collect.Precision)
+
+	if datasetOK {
+		for _, s := range []struct {
+			key  string
+			vals []float64
+		}{{"normalize.mean", p.Normalize.Mean}, {"normalize.std", p.Normalize.Std}} {
+			check(len(s.vals) == p.Channels(), s.key, "want %d value(s), one per channel of dataset %s (from %s), got %d",
+				p.Channels(), p.Dataset, l.source("dataset"), len(s.vals))
+		}
+	}
+	for i, s := range p.Normalize.Std {
+		check(s > 0, "normalize.std", "item %d: must be greater than 0, got %g", i+1, s)
+	}
+
+	v := p.View
+	check(v.Width >= minWidth && v.Width <= maxSide, "view.width", "must be in %d..%d, got %d", minWidth, maxSide, v.Width)
+	check(v.Height >= minHeight && v.Height <= maxSide, "view.height", "must be in %d..%d, got %d", minHeight, maxSide, v.Height)
+	check(v.DelayMS >= minDelayMS && v.DelayMS <= maxDelayMS, "view.delay_ms",
+		"must be in %d..%d milliseconds, got %d", minDelayMS, maxDelayMS, v.DelayMS)
+	check(v.ColorRange == ColorRangeLayer || v.ColorRange == ColorRangeGlobal, "view.color_range",
+		"want layer or global, got %q", v.ColorRange)
+	check(v.FPS >= 1 && v.FPS <= maxFPS, "view.fps", "must be in 1..%d, got %d", maxFPS, v.FPS)
+	return errors.Join(errs...)
+}
+
+// suggest returns ` (did you mean "X"?)` for the candidate closest to s, or
+// "" when none is close. trim is a common prefix ignored when judging how
+// close two names are. A key written without its section ("width") finds
+// its full path ("view.width").
+func suggest(s string, candidates []string, trim string) string {
+	s = strings.ToLower(s)
+	short := strings.TrimPrefix(s, strings.ToLower(trim))
+	best, bestDist := "", math.MaxInt
+	for _, c := range candidates {
+		cs := strings.TrimPrefix(strings.ToLower(c), strings.ToLower(trim))
+		dist := min(editDistance(short, cs), editDistance(leaf(short), leaf(cs))+1)
+		if dist < bestDist {
+			best, bestDist = c, dist
+		}
+	}
+	if bestDist == 0 || bestDist > 2 || bestDist*2 > len(short) {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+func leaf(key string) string { return key[strings.LastIndexByte(key, '.')+1:] }
+
+// editDistance counts the insertions, deletions, substitutions and swaps of
+// neighbours that turn a into b (optimal string alignment).
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev2 := make([]int, len(rb)+1)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(rb)]
+}
