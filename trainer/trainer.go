@@ -235,3 +235,6 @@ func (t *Trainer) TestAccuracy(ctx context.Context) (float64, error) {
 	}
 	return float64(correct) / float64(test.N), nil
 }
+
+// TestImages is the size of the test set TestAccuracy runs over.
+func (t *Trainer) TestImages() int { return t.data.Test.N }

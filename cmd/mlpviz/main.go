@@ -32,6 +32,7 @@ const topUsage = `mlpviz: watch the MLP head of a CNN learn
 
 usage:
   mlpviz train [flags]     train a model (add --headless for the terminal only)
+  mlpviz view FILE         replay a run file (also one still being written)
   mlpviz inspect FILE      summarise a run file (--json for scripts)
   mlpviz help              this text
 
@@ -68,6 +69,8 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "train":
 		return runTrain(args[1:], stdout, stderr)
+	case "view":
+		return runView(args[1:], stdout, stderr)
 	case "inspect":
 		return runInspect(args[1:], stdout, stderr)
 	case "help", "-h", "--help":

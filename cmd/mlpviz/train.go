@@ -12,12 +12,14 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/mlpviz/mlpviz/collector"
 	"github.com/mlpviz/mlpviz/collector/runfile"
 	"github.com/mlpviz/mlpviz/configs"
+	"github.com/mlpviz/mlpviz/engine"
 	"github.com/mlpviz/mlpviz/trainer"
 	"github.com/mlpviz/mlpviz/trainer/dataset"
 	"github.com/mlpviz/mlpviz/trainer/nn"
@@ -33,6 +35,7 @@ type trainFlags struct {
 	offline                 bool
 	output                  string
 	precision               runfile.Precision
+	window                  windowFlags
 	profileName             string
 	profile                 *configs.Profile
 }
@@ -61,6 +64,7 @@ func newTrainFlags(stderr io.Writer) (*flag.FlagSet, *trainFlags) {
 	fs.IntVar(&f.cfg.NeuronCap, "neuron_cap", 0, "the seed's spelling of --neuron-cap")
 	fs.BoolVar(&f.cfg.Gradients, "gradients", false, "also record the last step's weight and bias gradients")
 	fs.Var(&f.precision, "precision", "float precision in the run file: f16 (compact) or f32 (every bit)")
+	f.window.register(fs)
 	fs.StringVar(&f.profileName, "profile", "", "settings profile: "+strings.Join(configs.Names(), ", ")+" or a YAML file (default: the --dataset's)")
 	return fs, f
 }
@@ -160,8 +164,12 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if err := f.parse(fs, args, stderr); err != nil {
 		return err
 	}
+	var win engine.Options
 	if !f.headless {
-		return usageError{"the training window is not built yet: add --headless to train in the terminal"}
+		var err error
+		if win, err = f.window.options("mlpviz · training " + f.model + " on " + f.dataset); err != nil {
+			return err
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -187,41 +195,92 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "mlpviz: training %s on %s: %d train / %d test images, %d epoch(s), batch %d, lr %g, dropout %g, seed %d\n",
 		cfg.Model, data.Name, data.Train.N, data.Test.N, cfg.Epochs, cfg.BatchSize, cfg.LR, cfg.Dropout, cfg.Seed)
 
+	// Training runs on its own goroutine; the main one waits for it, or runs
+	// the window (which must own the main thread) until it is closed.
+	trainCtx, stopTraining := context.WithCancel(ctx)
+	defer stopTraining()
 	bar := newProgressBar(stderr)
-	type outcome struct {
-		res trainer.Result
-		err error
-	}
-	done := make(chan outcome, 1)
-	go func() { // training runs on its own goroutine; the main one waits for it
-		res, err := tr.Run(ctx, trainer.Hooks{Progress: bar.update, Pass: func(p *collector.Pass) error {
-			return sink.publish(ctx, p)
-		}})
-		done <- outcome{res, err}
+	var status atomic.Pointer[engine.Status]
+	status.Store(&engine.Status{State: "training"})
+	done := make(chan trainOutcome, 1)
+	go func() {
+		done <- trainAndEvaluate(trainCtx, tr, sink, bar, &status, stderr)
 	}()
-	o := <-done
-	bar.finish()
-	// Whatever happened, every pass published so far goes to disk and the
-	// file gets its index.
-	if err := sink.close(); err != nil && o.err == nil {
-		o.err = err
+
+	var o trainOutcome
+	if f.headless {
+		o = <-done
+	} else {
+		src, err := engine.OpenSource(f.output, sink.ring.Latest())
+		if err != nil {
+			stopTraining()
+			<-done
+			return err
+		}
+		win.Live = true
+		win.Status = func() engine.Status { return *status.Load() }
+		werr := engine.Run(src, win)
+		src.Close()
+		stopTraining() // closing the window stops training cleanly
+		o = <-done
+		if werr != nil && o.err == nil {
+			o.err = werr
+		}
+		if o.res.Stopped && ctx.Err() == nil {
+			fmt.Fprintf(stderr, "mlpviz: window closed: training stopped after %d steps\n", o.res.Steps)
+			return o.err
+		}
 	}
 	fmt.Fprintf(stderr, "mlpviz: run file %s: %d passes, %d bytes\n", f.output, sink.ring.Published(), sink.file.Bytes())
 	if o.err != nil {
 		return o.err
 	}
-	interrupted := exitError{130, fmt.Sprintf("stopped by interrupt after %d steps", o.res.Steps)}
 	if o.res.Stopped {
-		return interrupted
+		return exitError{130, fmt.Sprintf("stopped by interrupt after %d steps", o.res.Steps)}
 	}
-	fmt.Fprintf(stderr, "mlpviz: evaluating on %d test images\n", data.Test.N)
-	acc, err := tr.TestAccuracy(ctx)
-	if ctx.Err() != nil {
-		return interrupted
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "done: steps=%d test_accuracy=%.4f img_per_s=%.0f\n", o.res.Steps, acc, o.res.ImagesPerSecond)
+	fmt.Fprintf(stdout, "done: steps=%d test_accuracy=%.4f img_per_s=%.0f\n", o.res.Steps, o.accuracy, o.res.ImagesPerSecond)
 	return nil
+}
+
+// trainOutcome is how a training goroutine ended.
+type trainOutcome struct {
+	res      trainer.Result
+	accuracy float64
+	err      error
+}
+
+// trainAndEvaluate trains, closes the run file (every published pass on
+// disk, index written, whatever happened), then measures test accuracy
+// unless training was stopped.
+func trainAndEvaluate(ctx context.Context, tr *trainer.Trainer, sink *passSink, bar *progressBar, status *atomic.Pointer[engine.Status], stderr io.Writer) trainOutcome {
+	var o trainOutcome
+	o.res, o.err = tr.Run(ctx, trainer.Hooks{
+		Progress: func(p trainer.Progress) {
+			bar.update(p)
+			status.Store(&engine.Status{State: "training", ImagesPerSecond: p.ImagesPerSecond})
+		},
+		Pass: func(p *collector.Pass) error { return sink.publish(ctx, p) },
+	})
+	bar.finish()
+	if err := sink.close(); err != nil && o.err == nil {
+		o.err = err
+	}
+	ips := o.res.ImagesPerSecond
+	if o.err != nil || o.res.Stopped {
+		status.Store(&engine.Status{State: "stopped", ImagesPerSecond: ips})
+		return o
+	}
+	status.Store(&engine.Status{State: "evaluating", ImagesPerSecond: ips})
+	fmt.Fprintf(stderr, "mlpviz: evaluating on %d test images\n", tr.TestImages())
+	acc, err := tr.TestAccuracy(ctx)
+	switch {
+	case ctx.Err() != nil:
+		o.res.Stopped = true
+	case err != nil:
+		o.err = err
+	default:
+		o.accuracy = acc
+		status.Store(&engine.Status{State: fmt.Sprintf("done · test accuracy %.4f", acc), ImagesPerSecond: ips})
+	}
+	return o
 }

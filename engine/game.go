@@ -1,0 +1,368 @@
+// Package engine is the mlpviz window: an Ebitengine game that shows the
+// head of a training network pass by pass, with a timeline, side panels and
+// a HUD. The maths of what is drawn lives in scene; this package owns the
+// window, input and GPU calls.
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"math"
+	"time"
+
+	"github.com/hajimehoshi/ebiten/v2"
+	"github.com/hajimehoshi/ebiten/v2/inpututil"
+
+	"github.com/mlpviz/mlpviz/collector"
+	"github.com/mlpviz/mlpviz/scene"
+)
+
+// Status is what a live run reports for the HUD.
+type Status struct {
+	ImagesPerSecond float64
+	State           string // "training", "done", "stopped", or an error
+}
+
+// Options configure a window.
+type Options struct {
+	Title         string
+	Width, Height int
+	Delay         time.Duration
+	RangeMode     scene.RangeMode
+	Live          bool          // the source is being written by a trainer in this process
+	Status        func() Status // live runs: trainer figures for the HUD; may be nil
+
+	// Screenshot, when set, renders Frames frames, saves the window as a
+	// PNG there and closes it.
+	Screenshot string
+	Frames     int
+	// Hover, when set with Screenshot, hovers the neuron with this global id
+	// (for screenshots of the hover state).
+	Hover int
+}
+
+// Game is the window's state; it implements ebiten.Game.
+type Game struct {
+	opt   Options
+	src   *Source
+	arch  *collector.Architecture
+	theme *Theme
+	fonts *Fonts
+	net   *network
+	tl    timeline
+	pass  *collector.Pass
+	shown int // index of the pass in pass, or -1
+
+	input   *InputPanel
+	probs   *ProbPanel
+	loss    *PlotPanel
+	acc     *PlotPanel
+	summary *SummaryPanel
+
+	hovered, pinned int
+	dragFrom        image.Point
+	dragging        bool
+	pressedInView   bool
+
+	width, height int
+	frames        int
+	lastFrame     time.Time
+	fps           float64
+	bar           barLayout
+	tooltip       tooltip
+	shot          error // result of a requested screenshot
+	done          bool
+
+	steps           []int
+	lossVals        []float32
+	accVals         []float32
+	plotsFor        int // metrics count the plots were set for
+	plotCursor      int
+	switchedAt      time.Time // when the shown pass last changed, for the benchmark
+	LastSwitchDelay time.Duration
+}
+
+// New makes the window's game for a source.
+func New(src *Source, opt Options) (*Game, error) {
+	if opt.Width <= 0 || opt.Height <= 0 {
+		opt.Width, opt.Height = 1280, 800
+	}
+	if opt.Delay == 0 {
+		opt.Delay = 500 * time.Millisecond
+	}
+	fonts, err := NewFonts(1)
+	if err != nil {
+		return nil, err
+	}
+	th := DarkTheme()
+	net, err := newNetwork(src.Architecture())
+	if err != nil {
+		return nil, err
+	}
+	net.mode = opt.RangeMode
+	g := &Game{
+		opt: opt, src: src, arch: src.Architecture(), theme: th, fonts: fonts, net: net, shown: -1,
+		input: NewInputPanel(th, fonts), probs: NewProbPanel(th, fonts),
+		loss: NewPlotPanel("Loss", th.Positive, th, fonts), acc: NewPlotPanel("Accuracy", th.Good, th, fonts),
+		summary: NewSummaryPanel(th, fonts), hovered: -1, pinned: -1, plotsFor: -1,
+	}
+	g.tl.delay = min(max(opt.Delay, minDelay), maxDelay)
+	g.tl.live, g.tl.follow = opt.Live, opt.Live
+	g.summary.Set(g.arch)
+	g.input.Set(g.arch, nil)
+	g.probs.Set(g.arch, nil)
+	return g, nil
+}
+
+// Run opens the window and blocks until it is closed.
+func Run(src *Source, opt Options) error {
+	g, err := New(src, opt)
+	if err != nil {
+		return err
+	}
+	ebiten.SetWindowTitle(opt.Title)
+	ebiten.SetWindowSize(g.opt.Width, g.opt.Height)
+	ebiten.SetWindowResizingMode(ebiten.WindowResizingModeEnabled)
+	if err := ebiten.RunGame(g); err != nil && !errors.Is(err, ebiten.Termination) {
+		return err
+	}
+	return g.shot
+}
+
+// Layout implements ebiten.Game: the screen is the window's size.
+func (g *Game) Layout(w, h int) (int, int) {
+	g.width, g.height = w, h
+	return w, h
+}
+
+// Regions of the screen.
+func (g *Game) hudRect() image.Rectangle { return image.Rect(0, 0, g.width, 30) }
+func (g *Game) barRect() image.Rectangle { return image.Rect(0, g.height-62, g.width, g.height) }
+func (g *Game) sideRect() image.Rectangle {
+	w := min(340, max(g.width/4, 260))
+	return image.Rect(g.width-w, 30, g.width, g.height-62)
+}
+func (g *Game) viewRect() image.Rectangle {
+	return image.Rect(0, 30, g.sideRect().Min.X, g.height-62)
+}
+
+// Update implements ebiten.Game: input, the timeline and new passes.
+func (g *Game) Update() error {
+	if g.done {
+		return ebiten.Termination
+	}
+	now := time.Now()
+	g.src.Refresh(now)
+	g.src.LoadMetrics(4 * time.Millisecond)
+	n := g.src.Len()
+	v := g.viewRect()
+	g.net.setView(scene.Rect{MinX: float32(v.Min.X), MinY: float32(v.Min.Y), MaxX: float32(v.Max.X), MaxY: float32(v.Max.Y)})
+
+	g.handleKeys(now, n)
+	g.handleMouse(now, n)
+	g.tl.advance(n, now)
+	if n > 0 && g.tl.index != g.shown {
+		g.showPass(g.tl.index)
+	}
+	g.updatePlots()
+	g.net.cam.Step(float32(1.0 / float64(ebiten.TPS())))
+
+	if g.opt.Screenshot != "" && g.opt.Hover >= 0 && g.hovered < 0 {
+		g.hovered = g.opt.Hover
+	}
+	g.net.setHover(g.hovered, g.pinned)
+	return nil
+}
+
+// showPass makes pass i the shown one: the single place geometry rebuilds.
+func (g *Game) showPass(i int) {
+	p, err := g.src.Pass(i)
+	if err != nil {
+		return // the banner shows the error; keep the last good pass
+	}
+	g.pass, g.shown = p, i
+	g.net.setPass(p)
+	g.input.Set(g.arch, p)
+	g.probs.Set(g.arch, p)
+	g.tooltip.invalidate()
+	g.switchedAt = time.Now()
+}
+
+// updatePlots feeds the loss and accuracy plots when metrics or the cursor
+// changed.
+func (g *Game) updatePlots() {
+	m := g.src.Metrics()
+	if len(m) == g.plotsFor && g.tl.index == g.plotCursor {
+		return
+	}
+	for _, x := range m[len(g.steps):] {
+		g.steps = append(g.steps, x.Step)
+		g.lossVals = append(g.lossVals, x.Loss)
+		g.accVals = append(g.accVals, x.Accuracy)
+	}
+	cursor := -1
+	if g.tl.index < len(m) {
+		cursor = g.tl.index
+	}
+	g.loss.Set(g.steps, g.lossVals, cursor)
+	g.acc.Set(g.steps, g.accVals, cursor)
+	g.plotsFor, g.plotCursor = len(m), g.tl.index
+}
+
+func (g *Game) handleKeys(now time.Time, n int) {
+	pressed := inpututil.IsKeyJustPressed
+	switch {
+	case pressed(ebiten.KeySpace):
+		g.tl.togglePlay(now)
+	case pressed(ebiten.KeyS):
+		g.tl.stop()
+	case pressed(ebiten.KeyArrowRight):
+		g.tl.setIndex(g.tl.index+1, n)
+	case pressed(ebiten.KeyArrowLeft):
+		g.tl.setIndex(g.tl.index-1, n)
+	case pressed(ebiten.KeyHome):
+		g.tl.setIndex(0, n)
+	case pressed(ebiten.KeyEnd):
+		g.tl.setIndex(n-1, n)
+	case pressed(ebiten.KeyL):
+		g.tl.follow = g.tl.live
+	case pressed(ebiten.KeyBracketLeft):
+		g.tl.changeDelay(-delayStep)
+	case pressed(ebiten.KeyBracketRight):
+		g.tl.changeDelay(delayStep)
+	case pressed(ebiten.KeyG):
+		g.net.mode = 1 - g.net.mode
+		if g.pass != nil {
+			g.net.setPass(g.pass)
+		}
+	case pressed(ebiten.Key0), pressed(ebiten.KeyC):
+		g.net.fit()
+	case pressed(ebiten.KeyEqual), pressed(ebiten.KeyKPAdd):
+		g.zoomAtCentre(1.25)
+	case pressed(ebiten.KeyMinus), pressed(ebiten.KeyKPSubtract):
+		g.zoomAtCentre(0.8)
+	case pressed(ebiten.KeyEscape):
+		g.pinned = -1
+	}
+}
+
+func (g *Game) zoomAtCentre(f float32) {
+	v := g.viewRect()
+	g.net.cam.ZoomAt(float32(v.Min.X+v.Dx()/2), float32(v.Min.Y+v.Dy()/2), f)
+}
+
+func (g *Game) handleMouse(now time.Time, n int) {
+	mx, my := ebiten.CursorPosition()
+	pt := image.Pt(mx, my)
+	inView := pt.In(g.viewRect())
+	if _, wy := ebiten.Wheel(); wy != 0 && inView {
+		g.net.cam.ZoomAt(float32(mx), float32(my), float32(math.Pow(1.15, wy)))
+	}
+	left := ebiten.MouseButtonLeft
+	if inpututil.IsMouseButtonJustPressed(left) {
+		switch {
+		case pt.In(g.bar.play):
+			g.tl.togglePlay(now)
+		case pt.In(g.bar.stop):
+			g.tl.stop()
+		case pt.In(g.bar.live):
+			g.tl.follow = g.tl.live
+		case pt.In(g.bar.slower):
+			g.tl.changeDelay(-delayStep)
+		case pt.In(g.bar.faster):
+			g.tl.changeDelay(delayStep)
+		case pt.In(g.bar.slider.Inset(-6)):
+			g.tl.drag = true
+		case inView:
+			g.pressedInView, g.dragging, g.dragFrom = true, false, pt
+		}
+	}
+	if ebiten.IsMouseButtonPressed(left) {
+		if g.tl.drag {
+			g.tl.setIndex(g.bar.sliderIndex(mx, n), n)
+		}
+		if g.pressedInView {
+			d := pt.Sub(g.dragFrom)
+			if g.dragging || d.X*d.X+d.Y*d.Y > 9 {
+				g.dragging = true
+				g.net.cam.PanBy(float32(d.X), float32(d.Y))
+				g.dragFrom = pt
+			}
+		}
+	}
+	if inpututil.IsMouseButtonJustReleased(left) {
+		if g.pressedInView && !g.dragging {
+			// A click pins the neuron under the cursor, or unpins.
+			if id := g.net.hover(float32(mx), float32(my)); id >= 0 && id != g.pinned {
+				g.pinned = id
+			} else {
+				g.pinned = -1
+			}
+		}
+		g.tl.drag, g.pressedInView, g.dragging = false, false, false
+	}
+	if !g.dragging {
+		g.hovered = g.net.hover(float32(mx), float32(my))
+	}
+}
+
+// Draw implements ebiten.Game.
+func (g *Game) Draw(screen *ebiten.Image) {
+	now := time.Now()
+	if !g.lastFrame.IsZero() {
+		if dt := now.Sub(g.lastFrame).Seconds(); dt > 0 {
+			g.fps = 0.9*g.fps + 0.1/dt
+		}
+	}
+	g.lastFrame = now
+	screen.Fill(g.theme.Background)
+	g.net.draw(screen)
+	g.drawLayerLabels(screen)
+	g.drawSide(screen)
+	step, epoch := 0, 0
+	if g.pass != nil {
+		step, epoch = g.pass.Step, g.pass.Epoch
+	}
+	g.bar = drawTimeline(screen, g.barRect(), &g.tl, g.src.Len(), step, epoch, g.theme, g.fonts)
+	g.drawHUD(screen)
+	g.drawTooltip(screen)
+	g.drawBanner(screen)
+	if !g.switchedAt.IsZero() {
+		g.LastSwitchDelay = time.Since(g.switchedAt)
+		g.switchedAt = time.Time{}
+	}
+	g.frames++
+	if g.opt.Screenshot != "" && g.frames >= max(g.opt.Frames, 1) && !g.done {
+		g.shot = saveScreenshot(screen, g.opt.Screenshot)
+		g.done = true
+	}
+}
+
+func (g *Game) drawSide(screen *ebiten.Image) {
+	r := g.sideRect()
+	fillRect(screen, float64(r.Min.X), float64(r.Min.Y), float64(r.Dx()), float64(r.Dy()), g.theme.Background)
+	pad := 8
+	x0, x1 := r.Min.X+pad, r.Max.X-pad
+	y := r.Min.Y + pad
+	h := r.Dy() - 2*pad
+	// Heights in proportion, the summary taking what is left.
+	parts := []int{h * 26 / 100, h * 22 / 100, h * 13 / 100, h * 13 / 100}
+	rects := make([]image.Rectangle, 0, 5)
+	for _, ph := range parts {
+		rects = append(rects, image.Rect(x0, y, x1, y+ph-pad))
+		y += ph
+	}
+	rects = append(rects, image.Rect(x0, y, x1, r.Max.Y-pad))
+	g.input.Draw(screen, rects[0])
+	g.probs.Draw(screen, rects[1])
+	g.loss.Draw(screen, rects[2])
+	g.acc.Draw(screen, rects[3])
+	g.summary.Draw(screen, rects[4])
+}
+
+// Err reports a failed screenshot.
+func (g *Game) Err() error { return g.shot }
+
+// String names the window for logs.
+func (g *Game) String() string { return fmt.Sprintf("mlpviz window %dx%d", g.width, g.height) }

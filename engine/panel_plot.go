@@ -1,0 +1,348 @@
+package engine
+
+import (
+	"image"
+	"image/color"
+	"math"
+	"slices"
+	"strconv"
+
+	"github.com/hajimehoshi/ebiten/v2"
+	"github.com/hajimehoshi/ebiten/v2/text/v2"
+	"github.com/hajimehoshi/ebiten/v2/vector"
+)
+
+// PlotPanel draws one training metric (loss, accuracy) over the captured
+// passes: x is the training step, y the value. NaN values are gaps, not
+// zeros, because a missing or diverged measurement must not look like a
+// perfect loss. The pass the window is showing is marked with a vertical
+// cursor, and its value is written beside the title.
+type PlotPanel struct {
+	title string
+	color color.RGBA
+	th    *Theme
+	f     *Fonts
+	cache panelCache
+
+	steps  []int
+	values []float32
+	cursor int
+}
+
+// NewPlotPanel makes an empty plot titled title whose line is drawn in c.
+func NewPlotPanel(title string, c color.RGBA, th *Theme, f *Fonts) *PlotPanel {
+	return &PlotPanel{title: title, color: c, th: th, f: f, cursor: -1}
+}
+
+// Set gives the series: values[i] was measured at steps[i] (when steps is
+// shorter than values, x is the index instead). cursor is the index of the
+// pass on screen, or -1 for none. The slices are copied only when they
+// differ from what is drawn, so the caller can pass its growing history
+// every frame.
+func (p *PlotPanel) Set(steps []int, values []float32, cursor int) {
+	if cursor < -1 || cursor >= len(values) {
+		cursor = -1
+	}
+	if len(steps) > len(values) {
+		steps = steps[:len(values)]
+	}
+	if cursor == p.cursor && slices.Equal(steps, p.steps) && sameFloats(values, p.values) {
+		return
+	}
+	p.steps = append(p.steps[:0], steps...)
+	p.values = append(p.values[:0], values...)
+	p.cursor = cursor
+	p.cache.invalidate()
+}
+
+// Draw draws the panel into r of dst.
+func (p *PlotPanel) Draw(dst *ebiten.Image, r image.Rectangle) {
+	img, redraw := p.cache.prepare(r.Size())
+	if img == nil {
+		return
+	}
+	if redraw {
+		p.render(img)
+	}
+	p.cache.blit(dst, r.Min)
+}
+
+// x is the x coordinate (step) of value i.
+func (p *PlotPanel) x(i int) float64 {
+	if i < len(p.steps) {
+		return float64(p.steps[i])
+	}
+	return float64(i)
+}
+
+// plotLayout is the geometry of a plot panel for its current data; Draw and
+// the tests share it.
+type plotLayout struct {
+	title, plot   image.Rectangle
+	lo, hi, yStep float64 // y axis range and grid spacing
+	x0, x1        float64 // x axis range
+	ok            bool    // some value is finite
+}
+
+// toScreen maps a data point into the plot rectangle.
+func (l *plotLayout) toScreen(x, y float64) (float32, float32) {
+	sx := float64(l.plot.Min.X) + (x-l.x0)/(l.x1-l.x0)*float64(l.plot.Dx())
+	sy := float64(l.plot.Max.Y) - (y-l.lo)/(l.hi-l.lo)*float64(l.plot.Dy())
+	return float32(sx), float32(sy)
+}
+
+func (p *PlotPanel) layout(size image.Point) plotLayout {
+	f := p.f
+	var l plotLayout
+	var content image.Rectangle
+	l.title, content = frameLayout(image.Rectangle{Max: size}, true, f)
+	lo, hi, ok := finiteRange(p.values)
+	if !ok {
+		return l
+	}
+	l.ok = true
+	l.lo, l.hi, l.yStep = niceAxis(lo, hi, 4)
+	l.x0, l.x1 = math.Inf(1), math.Inf(-1)
+	for i := range p.values {
+		l.x0, l.x1 = min(l.x0, p.x(i)), max(l.x1, p.x(i))
+	}
+	if l.x0 == l.x1 {
+		l.x0, l.x1 = l.x0-1, l.x1+1
+	}
+	dec := stepDecimals(l.yStep)
+	gutter := int(max(text.Advance(formatTick(l.hi, dec), f.Small), text.Advance(formatTick(l.lo, dec), f.Small)) + f.px(6))
+	axisH := int(lineHeight(f.Small) + f.px(4))
+	l.plot = image.Rect(content.Min.X+gutter, content.Min.Y+int(f.px(4)), content.Max.X-int(f.px(2)), content.Max.Y-axisH)
+	if l.plot.Dx() <= 0 || l.plot.Dy() <= 0 {
+		l.ok = false
+	}
+	return l
+}
+
+func (p *PlotPanel) render(dst *ebiten.Image) {
+	th, f := p.th, p.f
+	content := DrawPanelFrame(dst, dst.Bounds(), p.title, th, f)
+	l := p.layout(dst.Bounds().Size())
+	if !l.ok {
+		drawText(dst, "no data yet", f.Body, float64(content.Min.X+content.Max.X)/2,
+			float64(content.Min.Y+content.Max.Y)/2-lineHeight(f.Body)/2, th.TextDim, text.AlignCenter)
+		return
+	}
+
+	// The value on screen: the cursor's, else the latest finite one.
+	cur := p.cursor
+	if cur < 0 || math.IsNaN(float64(p.values[cur])) {
+		cur = lastFinite(p.values)
+	}
+	if cur >= 0 {
+		drawTextMiddle(dst, formatValue(float64(p.values[cur])), f.Mono, float64(l.title.Max.X), l.title, p.color, text.AlignEnd)
+	}
+
+	// Light grid: a line per y tick and a few x ticks.
+	grid := mix(th.Panel, th.Border, 0.8)
+	pr := l.plot
+	hair := max(1, f.px(1))
+	for v := l.lo; v <= l.hi+l.yStep/2; v += l.yStep {
+		_, y := l.toScreen(l.x0, v)
+		fillRect(dst, float64(pr.Min.X), math.Min(math.Round(float64(y)), float64(pr.Max.Y)-hair), float64(pr.Dx()), hair, grid)
+	}
+	_, _, xStep := niceAxis(l.x0, l.x1, 4)
+	for v := math.Ceil(l.x0/xStep) * xStep; v <= l.x1; v += xStep {
+		x, _ := l.toScreen(v, l.lo)
+		fillRect(dst, math.Min(math.Round(float64(x)), float64(pr.Max.X)-hair), float64(pr.Min.Y), hair, float64(pr.Dy()), grid)
+	}
+
+	// Axis labels: the y range at the ends of the gutter, the first and
+	// last step under the plot.
+	dec := stepDecimals(l.yStep)
+	gx := float64(pr.Min.X) - f.px(6)
+	sh := lineHeight(f.Small)
+	drawText(dst, formatTick(l.hi, dec), f.Small, gx, float64(pr.Min.Y)-sh/2, th.TextDim, text.AlignEnd)
+	drawText(dst, formatTick(l.lo, dec), f.Small, gx, float64(pr.Max.Y)-sh/2, th.TextDim, text.AlignEnd)
+	ay := float64(pr.Max.Y) + f.px(3)
+	drawText(dst, formatStep(l.x0), f.Small, float64(pr.Min.X), ay, th.TextDim, text.AlignStart)
+	drawText(dst, formatStep(l.x1), f.Small, float64(pr.Max.X), ay, th.TextDim, text.AlignEnd)
+
+	// The series: each run of finite values is a filled area under a line;
+	// a lone value between gaps is a dot.
+	var line, area vector.Path
+	base := float32(pr.Max.Y)
+	lw := float32(max(1.5, 1.5*f.Scale))
+	for start := 0; start < len(p.values); {
+		if !finite(p.values[start]) {
+			start++
+			continue
+		}
+		end := start
+		for end < len(p.values) && finite(p.values[end]) {
+			end++
+		}
+		if end-start == 1 {
+			x, y := l.toScreen(p.x(start), float64(p.values[start]))
+			vector.FillCircle(dst, x, y, lw*1.2, p.color, true)
+		} else {
+			for i := start; i < end; i++ {
+				x, y := l.toScreen(p.x(i), float64(p.values[i]))
+				if i == start {
+					line.MoveTo(x, y)
+					area.MoveTo(x, base)
+				} else {
+					line.LineTo(x, y)
+				}
+				area.LineTo(x, y)
+			}
+			x, _ := l.toScreen(p.x(end-1), l.lo)
+			area.LineTo(x, base)
+			area.Close()
+		}
+		start = end
+	}
+	fillOp := &vector.DrawPathOptions{AntiAlias: true}
+	fillOp.ColorScale.ScaleWithColor(fade(p.color, 0.12))
+	vector.FillPath(dst, &area, nil, fillOp)
+	lineOp := &vector.DrawPathOptions{AntiAlias: true}
+	lineOp.ColorScale.ScaleWithColor(p.color)
+	vector.StrokePath(dst, &line, &vector.StrokeOptions{Width: lw, LineJoin: vector.LineJoinRound, LineCap: vector.LineCapRound}, lineOp)
+
+	// The cursor: a vertical hairline at the pass on screen and a ringed
+	// dot where it meets the line.
+	if p.cursor >= 0 {
+		x, y := l.toScreen(p.x(p.cursor), float64(p.values[p.cursor]))
+		fillRect(dst, math.Round(float64(x)), float64(pr.Min.Y), hair, float64(pr.Dy()), fade(th.Text, 0.4))
+		if finite(p.values[p.cursor]) {
+			r := float32(f.px(3.5))
+			vector.FillCircle(dst, x, y, r+float32(f.px(1.5)), th.Panel, true)
+			vector.FillCircle(dst, x, y, r, p.color, true)
+		}
+	}
+}
+
+// finite reports whether v is a number that can be plotted.
+func finite(v float32) bool { return !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0) }
+
+// finiteRange is the smallest and largest finite value; ok is false when
+// there is none.
+func finiteRange(values []float32) (lo, hi float64, ok bool) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, v := range values {
+		if finite(v) {
+			lo, hi = min(lo, float64(v)), max(hi, float64(v))
+			ok = true
+		}
+	}
+	return lo, hi, ok
+}
+
+// lastFinite is the index of the last finite value, or -1.
+func lastFinite(values []float32) int {
+	for i := len(values) - 1; i >= 0; i-- {
+		if finite(values[i]) {
+			return i
+		}
+	}
+	return -1
+}
+
+// niceAxis widens [lo, hi] to multiples of a round step (1, 2, 2.5 or 5
+// times a power of ten) giving about ticks intervals, so grid lines and axis
+// labels fall on numbers a reader takes in at a glance (0 to 2.5, not 0.213
+// to 2.297). An empty range is widened around its value.
+func niceAxis(lo, hi float64, ticks int) (min, max, step float64) {
+	if lo > hi {
+		lo, hi = hi, lo
+	}
+	if hi == lo {
+		d := math.Abs(lo) * 0.1
+		if d == 0 {
+			d = 1
+		}
+		lo, hi = lo-d, hi+d
+	}
+	step = niceStep((hi - lo) / float64(ticks))
+	min = math.Floor(lo/step) * step
+	max = math.Ceil(hi/step) * step
+	// Floating-point division can land a hair past a multiple.
+	if lo-min >= step*(1-1e-9) {
+		min += step
+	}
+	if max-hi >= step*(1-1e-9) {
+		max -= step
+	}
+	return min, max, step
+}
+
+// niceStep rounds x up to 1, 2, 2.5 or 5 times a power of ten.
+func niceStep(x float64) float64 {
+	if !(x > 0) || math.IsInf(x, 0) {
+		return 1
+	}
+	e := math.Pow(10, math.Floor(math.Log10(x)))
+	switch m := x / e; {
+	case m <= 1+1e-9:
+		return e
+	case m <= 2+1e-9:
+		return 2 * e
+	case m <= 2.5+1e-9:
+		return 2.5 * e
+	case m <= 5+1e-9:
+		return 5 * e
+	default:
+		return 10 * e
+	}
+}
+
+// stepDecimals is the number of decimals that writes multiples of step
+// exactly (2.5 needs one, 0.25 two, 5 none).
+func stepDecimals(step float64) int {
+	for d := 0; d < 10; d++ {
+		s := step * math.Pow(10, float64(d))
+		if math.Abs(s-math.Round(s)) < 1e-6*math.Max(1, s) {
+			return d
+		}
+	}
+	return 10
+}
+
+// formatTick writes an axis value with dec decimals; it never writes "-0".
+func formatTick(v float64, dec int) string {
+	s := strconv.FormatFloat(v, 'f', dec, 64)
+	if f, err := strconv.ParseFloat(s, 64); err == nil && f == 0 {
+		s = strconv.FormatFloat(0, 'f', dec, 64)
+	}
+	return s
+}
+
+// formatValue writes a metric with four significant digits or so, enough
+// to see a loss still moving without a wall of digits.
+func formatValue(v float64) string {
+	a := math.Abs(v)
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case a == 0:
+		return "0"
+	case a >= 1000:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case a >= 10:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	case a >= 1:
+		return strconv.FormatFloat(v, 'f', 3, 64)
+	case a >= 0.001:
+		return strconv.FormatFloat(v, 'f', 4, 64)
+	default:
+		return strconv.FormatFloat(v, 'g', 3, 64)
+	}
+}
+
+// formatStep writes a step count for the x axis, shortening large ones
+// ("12.5k") so the end labels never collide.
+func formatStep(v float64) string {
+	switch a := math.Abs(v); {
+	case a >= 1e6:
+		return strconv.FormatFloat(math.Round(v/1e5)/10, 'f', -1, 64) + "M"
+	case a >= 1e4:
+		return strconv.FormatFloat(math.Round(v/100)/10, 'f', -1, 64) + "k"
+	default:
+		return strconv.FormatFloat(math.Round(v), 'f', -1, 64)
+	}
+}

@@ -1,0 +1,327 @@
+package engine
+
+import (
+	"image"
+	"image/color"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/hajimehoshi/ebiten/v2"
+	"github.com/hajimehoshi/ebiten/v2/text/v2"
+
+	"github.com/mlpviz/mlpviz/collector"
+)
+
+// SummaryPanel is the architecture at a glance: dataset and model, the
+// head's layer sizes, and every module of the model in forward order, one
+// short line each ("Conv2d 1→8 3x3"). The head's Linear layers, the part
+// the window draws, are in the accent colour; layers without weights are
+// dimmed so the eye finds the ones that learn. Long models flow into a
+// second column, and what still does not fit ends in "… N more".
+type SummaryPanel struct {
+	th    *Theme
+	f     *Fonts
+	cache panelCache
+
+	has  bool
+	arch collector.Architecture // a deep copy of what is shown
+}
+
+// NewSummaryPanel makes an empty summary panel.
+func NewSummaryPanel(th *Theme, f *Fonts) *SummaryPanel {
+	return &SummaryPanel{th: th, f: f}
+}
+
+// Set shows arch (nil: nothing yet). The architecture is compared with the
+// one shown and copied only when it differs, so calling Set every frame
+// costs no allocation.
+func (p *SummaryPanel) Set(arch *collector.Architecture) {
+	if arch == nil {
+		if p.has {
+			p.has = false
+			p.cache.invalidate()
+		}
+		return
+	}
+	if p.has && sameArchitecture(arch, &p.arch) {
+		return
+	}
+	p.has = true
+	p.arch = copyArchitecture(arch)
+	p.cache.invalidate()
+}
+
+// sameArchitecture compares what the summary shows of two architectures.
+func sameArchitecture(a, b *collector.Architecture) bool {
+	return a.Dataset == b.Dataset && a.Model == b.Model && a.InputShape == b.InputShape &&
+		a.NeuronCap == b.NeuronCap && slices.Equal(a.Head, b.Head) && slices.Equal(a.FullHead, b.FullHead) &&
+		slices.EqualFunc(a.Modules, b.Modules, func(x, y collector.Module) bool {
+			return x.Kind == y.Kind && slices.Equal(x.Settings, y.Settings)
+		})
+}
+
+// copyArchitecture deep-copies the parts the summary shows, so that the
+// caller may change its value afterwards.
+func copyArchitecture(a *collector.Architecture) collector.Architecture {
+	c := *a
+	c.ClassNames = slices.Clone(a.ClassNames)
+	c.Head = slices.Clone(a.Head)
+	c.FullHead = slices.Clone(a.FullHead)
+	c.Modules = make([]collector.Module, len(a.Modules))
+	for i, m := range a.Modules {
+		c.Modules[i] = collector.Module{Kind: m.Kind, Settings: slices.Clone(m.Settings)}
+	}
+	return c
+}
+
+// Draw draws the panel into r of dst.
+func (p *SummaryPanel) Draw(dst *ebiten.Image, r image.Rectangle) {
+	img, redraw := p.cache.prepare(r.Size())
+	if img == nil {
+		return
+	}
+	if redraw {
+		p.render(img)
+	}
+	p.cache.blit(dst, r.Min)
+}
+
+// summaryLayout is the geometry of the summary: two header rows and a grid
+// of module cells filled column by column. Draw and the tests share it.
+type summaryLayout struct {
+	modelRow, headRow image.Rectangle
+	list              image.Rectangle
+	rowH, cols, rows  int
+	colW, colGap      int
+}
+
+// cell is the rectangle of the module at grid position i (column-major).
+func (l *summaryLayout) cell(i int) image.Rectangle {
+	c, r := i/l.rows, i%l.rows
+	x := l.list.Min.X + c*(l.colW+l.colGap)
+	y := l.list.Min.Y + r*l.rowH
+	return image.Rect(x, y, x+l.colW, y+l.rowH)
+}
+
+func (p *SummaryPanel) layout(size image.Point) summaryLayout {
+	f := p.f
+	_, content := frameLayout(image.Rectangle{Max: size}, true, f)
+	var l summaryLayout
+	bodyH := int(lineHeight(f.Bold)) + int(f.px(4))
+	l.modelRow = image.Rect(content.Min.X, content.Min.Y, content.Max.X, content.Min.Y+bodyH)
+	l.headRow = l.modelRow.Add(image.Pt(0, bodyH))
+	l.list = image.Rect(content.Min.X, l.headRow.Max.Y+int(f.px(9)), content.Max.X, content.Max.Y)
+	l.rowH = int(lineHeight(f.Small) + f.px(1))
+	l.colGap = int(f.px(12))
+	n := len(p.arch.Modules)
+	l.rows = max(1, l.list.Dy()/max(1, l.rowH))
+	maxCols := max(1, (l.list.Dx()+l.colGap)/(int(f.px(120))+l.colGap))
+	l.cols = min(max(1, (n+l.rows-1)/l.rows), maxCols)
+	if l.cols == 1 {
+		// A single column does not need all the rows: keep the list
+		// compact so it reads as one block.
+		l.rows = max(1, min(l.rows, n))
+	} else {
+		// Balance the columns instead of leaving the last one short.
+		l.rows = min(l.rows, (n+l.cols-1)/l.cols)
+	}
+	l.colW = (l.list.Dx() - (l.cols-1)*l.colGap) / l.cols
+	return l
+}
+
+func (p *SummaryPanel) render(dst *ebiten.Image) {
+	th, f := p.th, p.f
+	content := DrawPanelFrame(dst, dst.Bounds(), "Architecture", th, f)
+	if !p.has {
+		drawText(dst, "no architecture yet", f.Body, float64(content.Min.X+content.Max.X)/2,
+			float64(content.Min.Y+content.Max.Y)/2-lineHeight(f.Body)/2, th.TextDim, text.AlignCenter)
+		return
+	}
+	a := &p.arch
+	l := p.layout(dst.Bounds().Size())
+
+	// Header: "mnist · cnn" with the input shape at the right, then the
+	// head's sizes.
+	shape := ""
+	if a.InputShape[0] > 0 {
+		shape = strconv.Itoa(a.InputShape[0]) + "×" + strconv.Itoa(a.InputShape[1]) + "×" + strconv.Itoa(a.InputShape[2])
+	}
+	shapeW := text.Advance(shape, f.Small)
+	name := strings.Join(slices.DeleteFunc([]string{a.Dataset, a.Model}, func(s string) bool { return s == "" }), " · ")
+	x := float64(l.modelRow.Min.X)
+	drawTextMiddle(dst, fitText(name, f.Bold, float64(l.modelRow.Dx())-shapeW-f.px(8)), f.Bold, x, l.modelRow, th.Text, text.AlignStart)
+	drawTextMiddle(dst, shape, f.Small, float64(l.modelRow.Max.X), l.modelRow, th.TextDim, text.AlignEnd)
+
+	head := a.FullHead
+	if len(head) == 0 {
+		head = a.Head
+	}
+	keyW := text.Advance("head", f.Body) + f.px(8)
+	drawTextMiddle(dst, "head", f.Body, x, l.headRow, th.TextDim, text.AlignStart)
+	capText := ""
+	if a.NeuronCap > 0 && !slices.Equal(a.Head, head) {
+		capText = "cap " + strconv.Itoa(a.NeuronCap)
+	}
+	capW := 0.0
+	if capText != "" {
+		capW = text.Advance(capText, f.Small) + f.px(8)
+		drawTextMiddle(dst, capText, f.Small, float64(l.headRow.Max.X), l.headRow, th.Warning, text.AlignEnd)
+	}
+	sizes := headSizes(head)
+	if sizes == "" {
+		sizes = "none"
+	}
+	drawTextMiddle(dst, fitText(sizes, f.Mono, float64(l.headRow.Dx())-keyW-capW), f.Mono, x+keyW, l.headRow, th.Accent, text.AlignStart)
+
+	hair := max(1, f.px(1))
+	fillRect(dst, float64(l.list.Min.X), float64(l.list.Min.Y)-f.px(5), float64(l.list.Dx()), hair, mix(th.Panel, th.Border, 0.7))
+
+	// The module list: index, then description, column by column.
+	n := len(a.Modules)
+	capacity := l.cols * l.rows
+	shown := n
+	if n > capacity {
+		shown = capacity - 1 // the last cell says how many are left out
+	}
+	numW := text.Advance(strconv.Itoa(max(n, 1)), f.Small) + f.px(6)
+	for i := range shown {
+		c := l.cell(i)
+		m := a.Modules[i]
+		drawTextMiddle(dst, strconv.Itoa(i+1), f.Small, float64(c.Min.X)+numW-f.px(6), c, fade(th.TextDim, 0.7), text.AlignEnd)
+		desc := fitText(describeModule(m), f.Small, float64(c.Dx())-numW)
+		drawTextMiddle(dst, desc, f.Small, float64(c.Min.X)+numW, c, p.moduleColor(m), text.AlignStart)
+	}
+	if shown < n {
+		c := l.cell(shown)
+		drawTextMiddle(dst, fitText(ellipsis+" "+strconv.Itoa(n-shown)+" more", f.Small, float64(c.Dx())), f.Small, float64(c.Min.X)+numW, c, th.TextDim, text.AlignStart)
+	}
+	if n == 0 {
+		drawTextMiddle(dst, "no modules recorded", f.Small, float64(l.list.Min.X), l.cell(0), th.TextDim, text.AlignStart)
+	}
+}
+
+// moduleColor is the accent for the head's Linear layers, dim for layers
+// without weights and plain text for the rest.
+func (p *SummaryPanel) moduleColor(m collector.Module) color.RGBA {
+	switch {
+	case m.Kind == "Linear":
+		return p.th.Accent
+	case weightless(m.Kind):
+		return p.th.TextDim
+	default:
+		return p.th.Text
+	}
+}
+
+// weightlessPrefixes are module kinds that hold no learned weights.
+var weightlessPrefixes = []string{
+	"ReLU", "LeakyReLU", "PReLU", "GELU", "ELU", "SELU", "SiLU", "Mish", "Sigmoid", "Tanh", "Hardtanh",
+	"Softmax", "LogSoftmax", "Dropout", "AlphaDropout", "MaxPool", "AvgPool", "AdaptiveAvgPool",
+	"AdaptiveMaxPool", "Flatten", "Unflatten", "Identity", "ZeroPad", "ConstantPad", "Upsample",
+}
+
+// weightless reports whether a module kind holds no learned weights
+// (PReLU does, one slope, but reads as an activation).
+func weightless(kind string) bool {
+	for _, p := range weightlessPrefixes {
+		if strings.HasPrefix(kind, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// headSizes writes the head's layer sizes the way people say them,
+// "576-24-24-24-24-10": the first layer's input, then every output.
+func headSizes(head []collector.LinearShape) string {
+	if len(head) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(strconv.Itoa(head[0].In))
+	for _, l := range head {
+		b.WriteByte('-')
+		b.WriteString(strconv.Itoa(l.Out))
+	}
+	return b.String()
+}
+
+// describeModule writes a module as one short line: the kind and the one
+// or two settings that tell it apart ("Conv2d 1→8 3x3", "MaxPool2d 2",
+// "Dropout 0.5", "Linear 576→24"). Kinds it does not know (seed files from
+// other models) show their first two settings as key=value.
+func describeModule(m collector.Module) string {
+	get := func(key string) string {
+		for _, s := range m.Settings {
+			if s.Key == key {
+				return strings.TrimSpace(s.Value)
+			}
+		}
+		return ""
+	}
+	kind := m.Kind
+	switch {
+	case kind == "Linear" || kind == "LazyLinear":
+		if in, out := get("in_features"), get("out_features"); in != "" && out != "" {
+			return kind + " " + in + "→" + out
+		}
+	case strings.HasPrefix(kind, "Conv"):
+		in, out, k := get("in_channels"), get("out_channels"), get("kernel_size")
+		if in != "" && out != "" && k != "" {
+			s := kind + " " + in + "→" + out + " " + tupleText(k, false)
+			if st := get("stride"); st != "" && tupleText(st, true) != "1" {
+				s += " /" + tupleText(st, true)
+			}
+			return s
+		}
+	case strings.HasPrefix(kind, "BatchNorm") || strings.HasPrefix(kind, "InstanceNorm"):
+		if nf := get("num_features"); nf != "" {
+			return kind + " " + nf
+		}
+	case strings.HasPrefix(kind, "Adaptive") && strings.Contains(kind, "Pool"):
+		if o := get("output_size"); o != "" {
+			return kind + " " + tupleText(o, true)
+		}
+	case strings.Contains(kind, "Pool"):
+		if k := get("kernel_size"); k != "" {
+			return kind + " " + tupleText(k, true)
+		}
+	case strings.HasPrefix(kind, "Dropout") || kind == "AlphaDropout":
+		if p := get("p"); p != "" {
+			return kind + " " + p
+		}
+	case weightless(kind) && len(m.Settings) == 0:
+		return kind
+	}
+	s := kind
+	for i, st := range m.Settings {
+		if i == 2 {
+			break
+		}
+		s += " " + st.Key + "=" + strings.TrimSpace(st.Value)
+	}
+	return s
+}
+
+// tupleText turns a PyTorch size setting ("(3, 3)", "[2, 2]", "5") into
+// "3x3", or "3" when collapse is set and every element is the same.
+func tupleText(v string, collapse bool) string {
+	v = strings.TrimSpace(v)
+	v = strings.TrimSuffix(strings.TrimPrefix(v, "("), ")")
+	v = strings.TrimSuffix(strings.TrimPrefix(v, "["), "]")
+	parts := strings.Split(v, ",")
+	out := parts[:0]
+	for _, p := range parts {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	if len(out) == 0 {
+		return v
+	}
+	if collapse && !slices.ContainsFunc(out, func(s string) bool { return s != out[0] }) {
+		return out[0]
+	}
+	return strings.Join(out, "x")
+}

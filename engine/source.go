@@ -1,0 +1,120 @@
+package engine
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/mlpviz/mlpviz/collector"
+	"github.com/mlpviz/mlpviz/collector/runfile"
+)
+
+// Source gives the window its passes. Replay and live training share it:
+// both read the run file (tailing it while a trainer appends), and a live
+// run also hands the newest pass straight from the ring buffer's
+// latest-only cursor, so the view need not wait for the disk.
+type Source struct {
+	r      *runfile.Reader
+	latest *collector.Latest[*collector.Pass]
+
+	cache   map[int]*collector.Pass // recently decoded passes
+	order   []int                   // cache entries, oldest first
+	metrics []Metric                // one per pass; filled in the background of frames
+	loaded  int                     // metrics[:loaded] are known
+	err     error                   // the first read error, for the banner
+	lastTry time.Time
+}
+
+// Metric is what the plots need of one pass.
+type Metric struct {
+	Step, Epoch    int
+	Loss, Accuracy float32
+}
+
+const cacheSize = 8
+
+// OpenSource opens a run file for the window; latest may be nil (replay).
+func OpenSource(path string, latest *collector.Latest[*collector.Pass]) (*Source, error) {
+	r, err := runfile.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	s := &Source{r: r, latest: latest, cache: map[int]*collector.Pass{}}
+	if d := r.Damage(); d != nil {
+		s.err = fmt.Errorf("%s is damaged at byte %d (%s): showing the %d whole passes before it", path, d.Offset, d.Reason, r.Len())
+	}
+	return s, nil
+}
+
+// Architecture describes the run.
+func (s *Source) Architecture() *collector.Architecture { return s.r.Architecture() }
+
+// Len is the number of passes available now.
+func (s *Source) Len() int { return s.r.Len() }
+
+// Err is the first problem met reading the file, or nil.
+func (s *Source) Err() error { return s.err }
+
+// Refresh picks up passes appended since the last call (a file still being
+// written); it looks at the disk at most every 100 ms.
+func (s *Source) Refresh(now time.Time) {
+	if now.Sub(s.lastTry) < 100*time.Millisecond || s.r.Closed() {
+		return
+	}
+	s.lastTry = now
+	if _, err := s.r.Refresh(); err != nil && s.err == nil {
+		s.err = err
+	}
+}
+
+// Pass returns pass i, from the ring buffer when it is the newest one of a
+// live run, else from the cache or the file.
+func (s *Source) Pass(i int) (*collector.Pass, error) {
+	if p, ok := s.cache[i]; ok {
+		return p, nil
+	}
+	var p *collector.Pass
+	if s.latest != nil {
+		if v, seq, ok := s.latest.Get(); ok && int(seq)-1 == i {
+			p = v
+		}
+	}
+	if p == nil {
+		var err error
+		if p, err = s.r.Pass(i); err != nil {
+			if s.err == nil {
+				s.err = err
+			}
+			return nil, err
+		}
+	}
+	if len(s.order) >= cacheSize {
+		delete(s.cache, s.order[0])
+		s.order = s.order[1:]
+	}
+	s.cache[i] = p
+	s.order = append(s.order, i)
+	return p, nil
+}
+
+// Metrics returns the loss and accuracy of the passes known so far.
+func (s *Source) Metrics() []Metric { return s.metrics[:s.loaded] }
+
+// LoadMetrics decodes passes not yet in Metrics for at most budget, so a
+// long replay fills its plots over a few frames instead of freezing.
+func (s *Source) LoadMetrics(budget time.Duration) {
+	deadline := time.Now().Add(budget)
+	for s.loaded < s.r.Len() && time.Now().Before(deadline) {
+		p, err := s.Pass(s.loaded)
+		if err != nil {
+			return
+		}
+		s.metrics = append(s.metrics, Metric{Step: p.Step, Epoch: p.Epoch, Loss: p.Loss, Accuracy: p.Accuracy})
+		s.loaded++
+	}
+}
+
+// Close releases the file.
+func (s *Source) Close() error { return s.r.Close() }
+
+// Closed reports whether the file's writer finished it (no more passes come).
+func (s *Source) Closed() bool { return s.r.Closed() }

@@ -1,0 +1,254 @@
+package scene
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/mlpviz/mlpviz/collector"
+)
+
+var cnnHead = []collector.LinearShape{{In: 576, Out: 24}, {In: 24, Out: 24}, {In: 24, Out: 24}, {In: 24, Out: 24}, {In: 24, Out: 10}}
+
+// randomPass makes a pass of the given head with ReLU-like activations.
+func randomPass(head []collector.LinearShape, seed uint64) *collector.Pass {
+	rng := rand.New(rand.NewPCG(seed, seed))
+	p := &collector.Pass{Probs: make([]float32, head[len(head)-1].Out)}
+	for _, s := range head {
+		lp := collector.LayerPass{Input: make([]float32, s.In), Output: make([]float32, s.Out),
+			Weight: make([]float32, s.In*s.Out), Bias: make([]float32, s.Out)}
+		for i := range lp.Input {
+			lp.Input[i] = float32(max(0, rng.NormFloat64()))
+		}
+		for i := range lp.Weight {
+			lp.Weight[i] = float32(rng.NormFloat64() * 0.05)
+		}
+		for i := range lp.Output {
+			lp.Output[i] = float32(rng.NormFloat64())
+		}
+		p.Layers = append(p.Layers, lp)
+	}
+	p.Probs[3] = 1
+	return p
+}
+
+func TestLayout(t *testing.T) {
+	l, err := NewLayout(cnnHead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Neurons() != 576+24*4+10 || len(l.Layers) != 6 {
+		t.Fatalf("%d neurons in %d layers", l.Neurons(), len(l.Layers))
+	}
+	// 576 inputs wrap into a 9x64 grid: each row one conv channel's 3x3.
+	if in := l.Layers[0]; in.Cols != 9 || in.Rows != 64 {
+		t.Fatalf("input grid %dx%d, want 9x64", in.Cols, in.Rows)
+	}
+	for k := 1; k < len(l.Layers); k++ {
+		if l.Layers[k].Bounds.MinX <= l.Layers[k-1].Bounds.MaxX {
+			t.Fatalf("layer %d overlaps layer %d", k, k-1)
+		}
+	}
+	for id := 0; id < l.Neurons(); id++ {
+		k, i, ok := l.Locate(id)
+		if !ok || l.Layers[k].First+i != id {
+			t.Fatalf("Locate(%d) = %d, %d, %v", id, k, i, ok)
+		}
+	}
+	if _, err := NewLayout([]collector.LinearShape{{In: 5, Out: 4}, {In: 3, Out: 2}}); err == nil {
+		t.Fatal("mismatched layer sizes accepted")
+	}
+}
+
+func TestPicker(t *testing.T) {
+	l, _ := NewLayout(cnnHead)
+	p := NewPicker(l)
+	for id := 0; id < l.Neurons(); id += 7 {
+		k, i, _ := l.Locate(id)
+		x, y := l.Pos(k, i)
+		if got := p.Pick(x+1, y-1, 0); got != id {
+			t.Fatalf("Pick at neuron %d gave %d", id, got)
+		}
+	}
+	if got := p.Pick(l.Layers[1].Left+layerGap/2, 0, 0); got != -1 {
+		t.Fatalf("empty space picked neuron %d", got)
+	}
+	if got := p.Pick(-1e6, 0, 0); got != -1 {
+		t.Fatalf("far outside picked neuron %d", got)
+	}
+}
+
+func TestRanges(t *testing.T) {
+	layer := make([]float32, 100)
+	for i := range layer {
+		layer[i] = float32(i) / 100 // 0 .. 0.99
+	}
+	layer[99] = 1000 // one outlier must not set the range
+	r, _ := Ranges([][]float32{layer, {0, 0}, {float32(math.NaN()), 2}}, PerLayer, nil, nil)
+	if r[0] < 0.97 || r[0] > 0.99 || r[1] != 1 || r[2] != 2 {
+		t.Fatalf("ranges %v", r)
+	}
+	g, _ := Ranges([][]float32{{1, 2}, {3, 4}, {100}}, Global, nil, nil)
+	if g[0] != g[1] || g[0] != 4 {
+		t.Fatalf("global ranges %v: the output layer must not set them", g)
+	}
+}
+
+func TestGeometry(t *testing.T) {
+	l, _ := NewLayout(cnnHead)
+	g := NewGeometry(l)
+	p := randomPass(cnnHead, 1)
+	p.Layers[2].Input[5] = float32(math.NaN())
+	g.Build(p, PerLayer)
+	if g.AllEdges != 15792 || g.Edges != 15792 {
+		t.Fatalf("edges %d of %d, want all 15792", g.Edges, g.AllEdges)
+	}
+	if len(g.NeuronVerts) != 4*l.Neurons() || len(g.NeuronIdx) != 6*l.Neurons() || len(g.EdgeIdx) != 6*g.Edges {
+		t.Fatal("vertex or index counts do not match")
+	}
+	if g.NonFinite != 1 {
+		t.Fatalf("NonFinite %d, want 1", g.NonFinite)
+	}
+	nan := l.Layers[2].First + 5
+	if g.NeuronVerts[4*nan].Custom3 != FlagNonFinal {
+		t.Fatal("the NaN neuron is not flagged")
+	}
+	out := l.Layers[5].First + 3
+	if v := g.NeuronVerts[4*out]; v.Custom3 != FlagOutput || v.Custom0 != 1 {
+		t.Fatalf("output neuron 3: %+v, want probability 1", v)
+	}
+	cam := NewCamera()
+	cam.Fit(l.Bounds, Rect{0, 0, 1000, 700}, true)
+	g.Project(cam)
+	// A neuron's quad is centred on its projected position.
+	x, y := l.Pos(1, 7)
+	sx, sy := cam.ToScreen(x, y)
+	id := l.Layers[1].First + 7
+	q := g.NeuronVerts[4*id : 4*id+4]
+	if cx, cy := (q[0].DstX+q[3].DstX)/2, (q[0].DstY+q[3].DstY)/2; math.Abs(float64(cx-sx)) > 1e-3 || math.Abs(float64(cy-sy)) > 1e-3 {
+		t.Fatalf("quad centre (%v,%v), want (%v,%v)", cx, cy, sx, sy)
+	}
+}
+
+// TestHoverZoomPanDoNotRebuild: moving the camera only re-projects; the
+// geometry is built once per pass and projecting allocates nothing.
+func TestHoverZoomPanDoNotRebuild(t *testing.T) {
+	l, _ := NewLayout(cnnHead)
+	g := NewGeometry(l)
+	g.Build(randomPass(cnnHead, 2), PerLayer)
+	edges := &g.EdgeVerts[0]
+	cam := NewCamera()
+	picker := NewPicker(l)
+	allocs := testing.AllocsPerRun(50, func() {
+		cam.ZoomAt(400, 300, 1.1)
+		cam.PanBy(3, -2)
+		cam.Step(1.0 / 60)
+		g.Project(cam)
+		picker.Pick(10, 10, 2)
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per frame", allocs)
+	}
+	if g.Builds != 1 || &g.EdgeVerts[0] != edges {
+		t.Fatalf("geometry rebuilt: %d builds", g.Builds)
+	}
+}
+
+// TestEdgeBudget: a head too big to draw whole keeps the strongest
+// connections into every target neuron.
+func TestEdgeBudget(t *testing.T) {
+	head := []collector.LinearShape{{In: 4096, Out: 1024}, {In: 1024, Out: 512}, {In: 512, Out: 10}}
+	l, _ := NewLayout(head)
+	g := NewGeometry(l)
+	p := randomPass(head, 3)
+	g.Build(p, PerLayer)
+	if g.Edges > EdgeBudget || g.Edges < EdgeBudget/2 {
+		t.Fatalf("%d edges drawn, budget %d", g.Edges, EdgeBudget)
+	}
+	// Target 0 of layer 1 must keep its strongest contributor.
+	lp := p.Layers[0]
+	best, bestV := 0, 0.0
+	for j := 0; j < 4096; j++ {
+		if v := math.Abs(float64(lp.Weight[j] * lp.Input[j])); v > bestV {
+			best, bestV = j, v
+		}
+	}
+	found := false
+	for i := 0; i < len(g.EdgeVerts); i += 4 {
+		v := g.EdgeVerts[i]
+		if v.Custom3 == 0 && v.Custom2 == float32(l.Layers[1].First) && v.Custom1 == float32(best) {
+			found = true
+			break
+		}
+	}
+	if !found {
+		t.Fatal("the strongest connection into neuron 0 was dropped")
+	}
+}
+
+func TestDescribe(t *testing.T) {
+	l, _ := NewLayout(cnnHead)
+	p := randomPass(cnnHead, 4)
+	id := l.Layers[1].First + 2
+	info, ok := Describe(l, p, id, 3)
+	if !ok || info.Layer != 1 || info.Index != 2 || len(info.Top) != 3 || !info.HasBias {
+		t.Fatalf("info %+v", info)
+	}
+	if info.Activation != p.Layers[1].Input[2] || info.Bias != p.Layers[0].Bias[2] {
+		t.Fatal("activation or bias taken from the wrong place")
+	}
+	for i := 1; i < len(info.Top); i++ {
+		if math.Abs(float64(info.Top[i].Value)) > math.Abs(float64(info.Top[i-1].Value)) {
+			t.Fatal("contributions not sorted by |w·a|")
+		}
+	}
+	if c := info.Top[0]; c.Value != p.Layers[0].Weight[2*576+c.From]*p.Layers[0].Input[c.From] {
+		t.Fatal("contribution is not w·a")
+	}
+}
+
+func TestCameraZoomAtKeepsPoint(t *testing.T) {
+	c := NewCamera()
+	c.Fit(Rect{-100, -50, 100, 50}, Rect{0, 0, 800, 600}, true)
+	wx, wy := c.ToWorld(300, 200)
+	c.ZoomAt(300, 200, 2)
+	for i := 0; i < 200; i++ {
+		c.Step(1.0 / 60)
+	}
+	if x, y := c.ToWorld(300, 200); math.Abs(float64(x-wx)) > 1e-2 || math.Abs(float64(y-wy)) > 1e-2 {
+		t.Fatalf("point under the cursor moved from (%v,%v) to (%v,%v)", wx, wy, x, y)
+	}
+}
+
+func BenchmarkBuildPass(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		head []collector.LinearShape
+	}{
+		{"cnn", cnnHead},
+		{"cnn_large", []collector.LinearShape{{In: 6272, Out: 128}, {In: 128, Out: 64}, {In: 64, Out: 10}}},
+		{"cifar10_cnn", []collector.LinearShape{{In: 4096, Out: 1024}, {In: 1024, Out: 512}, {In: 512, Out: 10}}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			l, _ := NewLayout(c.head)
+			g := NewGeometry(l)
+			p := randomPass(c.head, 5)
+			b.ReportAllocs()
+			for b.Loop() {
+				g.Build(p, PerLayer)
+			}
+		})
+	}
+}
+
+func BenchmarkProject(b *testing.B) {
+	l, _ := NewLayout(cnnHead)
+	g := NewGeometry(l)
+	g.Build(randomPass(cnnHead, 6), PerLayer)
+	cam := NewCamera()
+	b.ReportAllocs()
+	for b.Loop() {
+		cam.PanBy(1, 0)
+		g.Project(cam)
+	}
+}
