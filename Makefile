@@ -11,14 +11,17 @@ setup:
 build: setup
 	$(GO) build -o bin/mlpviz ./cmd/mlpviz
 
-# Trains the default model (cnn on MNIST, offline) and shows it.
+# Trains the default model (cnn on MNIST, offline) and shows it live.
 run: build
-	bin/mlpviz train --headless $(ARGS)
+	bin/mlpviz $(ARGS)
 
-# Every test: vet, then the whole suite.
+# Every test: vet, then the whole suite; the window tests need an X
+# display, so the suite runs inside a virtual one (Xvfb).
+XVFB := $(shell command -v xvfb-run >/dev/null 2>&1 && echo xvfb-run -a -s "-screen 0 1920x1080x24")
+
 test: setup
 	$(GO) vet ./...
-	$(GO) test ./...
+	$(XVFB) $(GO) test -timeout 20m ./...
 
 # Trainer throughput per model, with the ratio to PyTorch where
 # /usr/bin/python3 has torch (apt-get install python3-torch).

@@ -30,7 +30,8 @@ type Options struct {
 	Width, Height int
 	Delay         time.Duration
 	RangeMode     scene.RangeMode
-	Live          bool          // the source is being written by a trainer in this process
+	Live          bool          // the source is still being written: follow its newest pass
+	WaitForPass   bool          // a screenshot waits for the first pass (a trainer in this process will write it)
 	Status        func() Status // live runs: trainer figures for the HUD; may be nil
 
 	// Screenshot, when set, renders Frames frames, saves the window as a
@@ -40,6 +41,11 @@ type Options struct {
 	// Hover, when set with Screenshot, hovers the neuron with this global id
 	// (for screenshots of the hover state).
 	Hover int
+	// Bench, when > 0, renders this many frames as fast as possible while
+	// the camera pans and zooms along a fixed path, then closes; BenchResult
+	// receives the summary line.
+	Bench       int
+	BenchResult func(string)
 }
 
 // Game is the window's state; it implements ebiten.Game.
@@ -67,6 +73,7 @@ type Game struct {
 
 	width, height int
 	frames        int
+	shotFrames    int // frames drawn with something to show
 	lastFrame     time.Time
 	fps           float64
 	bar           barLayout
@@ -81,6 +88,7 @@ type Game struct {
 	plotCursor      int
 	switchedAt      time.Time // when the shown pass last changed, for the benchmark
 	LastSwitchDelay time.Duration
+	bench           *benchRun
 }
 
 // New makes the window's game for a source.
@@ -109,6 +117,9 @@ func New(src *Source, opt Options) (*Game, error) {
 	}
 	g.tl.delay = min(max(opt.Delay, minDelay), maxDelay)
 	g.tl.live, g.tl.follow = opt.Live, opt.Live
+	if opt.Bench > 0 {
+		g.bench = &benchRun{frames: opt.Bench}
+	}
 	g.summary.Set(g.arch)
 	g.input.Set(g.arch, nil)
 	g.probs.Set(g.arch, nil)
@@ -124,6 +135,10 @@ func Run(src *Source, opt Options) error {
 	ebiten.SetWindowTitle(opt.Title)
 	ebiten.SetWindowSize(g.opt.Width, g.opt.Height)
 	ebiten.SetWindowResizingMode(ebiten.WindowResizingModeEnabled)
+	if g.bench != nil { // measure frames, not the display's refresh rate
+		ebiten.SetVsyncEnabled(false)
+		ebiten.SetTPS(ebiten.SyncWithFPS)
+	}
 	if err := ebiten.RunGame(g); err != nil && !errors.Is(err, ebiten.Termination) {
 		return err
 	}
@@ -170,6 +185,9 @@ func (g *Game) Update() error {
 
 	if g.opt.Screenshot != "" && g.opt.Hover >= 0 && g.hovered < 0 {
 		g.hovered = g.opt.Hover
+	}
+	if g.bench != nil {
+		g.bench.step(g, g.frames)
 	}
 	g.net.setHover(g.hovered, g.pinned)
 	return nil
@@ -333,7 +351,18 @@ func (g *Game) Draw(screen *ebiten.Image) {
 		g.switchedAt = time.Time{}
 	}
 	g.frames++
-	if g.opt.Screenshot != "" && g.frames >= max(g.opt.Frames, 1) && !g.done {
+	// A live training screenshot waits for its first pass; a file with no
+	// passes is captured as it is.
+	if g.pass != nil || (g.src.Len() == 0 && (g.src.Closed() || !g.opt.WaitForPass)) {
+		g.shotFrames++
+	}
+	if g.bench != nil && !g.done && g.bench.frame(time.Now()) {
+		g.done = true
+		if g.opt.BenchResult != nil {
+			g.opt.BenchResult(g.bench.Result())
+		}
+	}
+	if g.opt.Screenshot != "" && g.shotFrames >= max(g.opt.Frames, 1) && !g.done {
 		g.shot = saveScreenshot(screen, g.opt.Screenshot)
 		g.done = true
 	}
@@ -347,7 +376,7 @@ func (g *Game) drawSide(screen *ebiten.Image) {
 	y := r.Min.Y + pad
 	h := r.Dy() - 2*pad
 	// Heights in proportion, the summary taking what is left.
-	parts := []int{h * 26 / 100, h * 22 / 100, h * 13 / 100, h * 13 / 100}
+	parts := []int{h * 22 / 100, h * 21 / 100, h * 16 / 100, h * 16 / 100}
 	rects := make([]image.Rectangle, 0, 5)
 	for _, ph := range parts {
 		rects = append(rects, image.Rect(x0, y, x1, y+ph-pad))

@@ -68,6 +68,7 @@ func newNetwork(arch *collector.Architecture) (*network, error) {
 	}
 	n.neuronOpts.Uniforms = map[string]any{"Hovered": n.hovered, "Pinned": n.pinned, "Ranges": n.ranges}
 	n.edgeOpts.Uniforms = map[string]any{"Hovered": n.edgeHover, "Dim": n.dim, "Strength": n.strength, "Scales": n.scales}
+	n.setPass(nil) // the architecture shows before the first pass arrives
 	return n, nil
 }
 

@@ -58,15 +58,21 @@ func (c *panelCache) blit(dst *ebiten.Image, at image.Point) {
 
 // frameLayout splits a panel rectangle into its title row and its content,
 // so DrawPanelFrame and panels that put a value beside the title (the plots)
-// agree on where the title is.
+// agree on where the title is. A short panel (under 120 logical pixels)
+// gets tighter spacing, because there every pixel of the title row is one
+// the content lacks.
 func frameLayout(r image.Rectangle, hasTitle bool, f *Fonts) (title, content image.Rectangle) {
-	pad := int(f.px(10))
+	pad, top, below, gap := f.px(10), f.px(8), f.px(6), f.px(6)
+	if float64(r.Dy()) < f.px(120) {
+		pad, top, below, gap = f.px(8), f.px(5), f.px(4), f.px(4)
+	}
+	p := int(pad)
 	if hasTitle {
-		h := int(f.px(8)) + int(lineHeight(f.Bold)) + int(f.px(6))
-		title = image.Rect(r.Min.X+pad, r.Min.Y, r.Max.X-pad, min(r.Min.Y+h, r.Max.Y))
-		content = image.Rect(r.Min.X+pad, title.Max.Y+int(f.px(6)), r.Max.X-pad, r.Max.Y-pad)
+		h := int(top) + int(lineHeight(f.Bold)) + int(below)
+		title = image.Rect(r.Min.X+p, r.Min.Y, r.Max.X-p, min(r.Min.Y+h, r.Max.Y))
+		content = image.Rect(r.Min.X+p, title.Max.Y+int(gap), r.Max.X-p, r.Max.Y-p)
 	} else {
-		content = r.Inset(pad)
+		content = r.Inset(p)
 	}
 	if content.Dx() < 0 || content.Dy() < 0 {
 		content = image.Rectangle{Min: content.Min, Max: content.Min}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"image"
+	"image/color"
 	"math"
 	"slices"
 	"strconv"
@@ -14,27 +15,28 @@ import (
 
 // InputPanel shows the probe image the head is looking at, scaled up with
 // nearest-neighbour filtering so the individual pixels the network sees stay
-// visible, with its true label and the current prediction under it.
+// visible, with its true label and the current prediction under or beside
+// it.
 type InputPanel struct {
 	th    *Theme
 	f     *Fonts
 	cache panelCache
 
 	// What the cache shows, copied from the last Set that changed it.
-	has        bool
-	shape      [3]int // channels, height, width
-	pixels     []float32
-	names      []string
-	label      int
-	pred       int
-	prob       float32 // probability of the prediction; NaN when unknown
-	step       int
-	epoch      int
-	src        *ebiten.Image // the probe at its own resolution
-	srcStale   bool
-	rgba       []byte
-	imageOp    ebiten.DrawImageOptions
-	redrawSrcs int // uploads of the probe image; tests read it
+	has      bool
+	shape    [3]int // channels, height, width
+	pixels   []float32
+	names    []string
+	label    int
+	pred     int
+	prob     float32 // probability of the prediction; NaN when unknown
+	step     int
+	epoch    int
+	src      *ebiten.Image // the probe at its own resolution
+	srcStale bool          // pixels changed since src was written
+	rgba     []byte
+	imageOp  ebiten.DrawImageOptions
+	uploads  int // writes of the probe into src; tests read it
 }
 
 // NewInputPanel makes an empty input panel; it shows "no pass yet" until
@@ -48,7 +50,7 @@ func NewInputPanel(th *Theme, f *Fonts) *InputPanel {
 // caller may reuse one Pass value for the next capture. pass or arch may be
 // nil.
 func (p *InputPanel) Set(arch *collector.Architecture, pass *collector.Pass) {
-	if pass == nil || len(pass.Image) == 0 {
+	if pass == nil {
 		if p.has {
 			p.has = false
 			p.cache.invalidate()
@@ -60,23 +62,38 @@ func (p *InputPanel) Set(arch *collector.Architecture, pass *collector.Pass) {
 	if arch != nil {
 		shape, names = arch.InputShape, arch.ClassNames
 	}
-	shape = imageShape(shape, len(pass.Image))
-	prob := float32(math.NaN())
-	if pass.Prediction >= 0 && pass.Prediction < len(pass.Probs) {
-		prob = pass.Probs[pass.Prediction]
+	if len(pass.Image) > 0 {
+		shape = imageShape(shape, len(pass.Image))
+	} else {
+		shape = [3]int{} // a seed file without images: the text only
 	}
-	if p.has && shape == p.shape && pass.TrueLabel == p.label && pass.Prediction == p.pred &&
+	// A seed file marks an unknown prediction -1; its probabilities, when
+	// it has them, still say which class won.
+	pred := pass.Prediction
+	if (pred < 0 || pred >= len(pass.Probs)) && len(pass.Probs) > 0 {
+		pred = argmax(pass.Probs)
+	}
+	prob := float32(math.NaN())
+	if pred >= 0 && pred < len(pass.Probs) {
+		prob = pass.Probs[pred]
+	}
+	samePixels := shape == p.shape && sameFloats(pass.Image, p.pixels)
+	if p.has && samePixels && pass.TrueLabel == p.label && pred == p.pred &&
 		pass.Step == p.step && pass.Epoch == p.epoch && math.Float32bits(prob) == math.Float32bits(p.prob) &&
-		slices.Equal(names, p.names) && sameFloats(pass.Image, p.pixels) {
+		slices.Equal(names, p.names) {
 		return
 	}
 	p.has = true
-	p.shape = shape
-	p.label, p.pred, p.prob = pass.TrueLabel, pass.Prediction, prob
+	p.label, p.pred, p.prob = pass.TrueLabel, pred, prob
 	p.step, p.epoch = pass.Step, pass.Epoch
 	p.names = append(p.names[:0], names...)
-	p.pixels = append(p.pixels[:0], pass.Image...)
-	p.srcStale = true
+	if !samePixels {
+		// The probe is often the same image pass after pass; only its
+		// prediction moves. Then the texture stays as it is.
+		p.shape = shape
+		p.pixels = append(p.pixels[:0], pass.Image...)
+		p.srcStale = true
+	}
 	p.cache.invalidate()
 }
 
@@ -112,37 +129,86 @@ func (p *InputPanel) Draw(dst *ebiten.Image, r image.Rectangle) {
 	p.cache.blit(dst, r.Min)
 }
 
-// inputLayout is where the probe image and the two text rows go inside a
-// panel of size; Draw and the tests share it.
+// inputLayout is where the probe image and the text go inside a panel of
+// size; Draw and the tests share it. A tall panel stacks the text under the
+// image; a wide, short one (the window's side bar gives the input panel
+// little height) puts the text beside the image when that lets the image
+// be drawn larger.
 type inputLayout struct {
 	image      image.Rectangle // the scaled probe, whole device pixels per image pixel when it fits
+	area       image.Rectangle // the room for the image, where "no image" goes when there is none
+	pixelScale float64
+	side       bool // text to the right of the image, one item per row
 	labelRow   image.Rectangle
 	predRow    image.Rectangle
-	pixelScale float64
+	stepRow    image.Rectangle // in the stacked layout, the label row (right-aligned)
+	epochRow   image.Rectangle // in the stacked layout, the prediction row (right-aligned)
+}
+
+// maxProbeSide is the largest probe side drawn; a texture must fit the GPU,
+// and anything larger is a flattened vector from an odd seed file, not a
+// picture.
+const maxProbeSide = 2048
+
+// fitScale is the factor that fits a w×h image into avail: a whole number
+// when it is at least 1, so every image pixel has the same size on screen.
+func fitScale(w, h int, avail image.Point) float64 {
+	if w <= 0 || h <= 0 || avail.X <= 0 || avail.Y <= 0 {
+		return 0
+	}
+	k := min(float64(avail.X)/float64(w), float64(avail.Y)/float64(h))
+	if k >= 1 {
+		k = math.Floor(k)
+	}
+	return k
 }
 
 func (p *InputPanel) layout(size image.Point) inputLayout {
-	_, content := frameLayout(image.Rectangle{Max: size}, true, p.f)
-	rowH := int(lineHeight(p.f.Body)) + int(p.f.px(4))
-	gap := int(p.f.px(8))
-	var l inputLayout
-	l.predRow = image.Rect(content.Min.X, content.Max.Y-rowH, content.Max.X, content.Max.Y)
-	l.labelRow = l.predRow.Sub(image.Pt(0, rowH))
-	avail := image.Rect(content.Min.X, content.Min.Y, content.Max.X, l.labelRow.Min.Y-gap)
+	f := p.f
+	_, content := frameLayout(image.Rectangle{Max: size}, true, f)
+	rowH := int(lineHeight(f.Body)) + int(f.px(4))
+	gap := int(f.px(8))
 	h, w := p.shape[1], p.shape[2]
-	if h <= 0 || w <= 0 || avail.Dx() <= 0 || avail.Dy() <= 0 {
+	if h > maxProbeSide || w > maxProbeSide {
+		h, w = 0, 0 // not an image a texture can hold: the text only
+	}
+
+	stackAvail := image.Pt(content.Dx(), content.Dy()-2*rowH-gap)
+	textW := int(f.px(130))
+	sideAvail := image.Pt(content.Dx()-textW-2*gap, content.Dy())
+	kStack, kSide := fitScale(w, h, stackAvail), fitScale(w, h, sideAvail)
+
+	var l inputLayout
+	if kSide > kStack && content.Dy() >= 4*rowH+gap {
+		l.side = true
+		l.pixelScale = kSide
+		iw, ih := int(float64(w)*kSide), int(float64(h)*kSide)
+		y := content.Min.Y + (content.Dy()-ih)/2
+		l.image = image.Rect(content.Min.X, y, content.Min.X+iw, y+ih)
+		l.area = l.image
+		tx := l.image.Max.X + 2*gap
+		ty := y + (ih-(4*rowH+gap))/2
+		row := func(i int) image.Rectangle {
+			y := ty + i*rowH
+			if i >= 2 {
+				y += gap
+			}
+			return image.Rect(tx, y, content.Max.X, y+rowH)
+		}
+		l.labelRow, l.predRow, l.stepRow, l.epochRow = row(0), row(1), row(2), row(3)
 		return l
 	}
-	k := min(float64(avail.Dx())/float64(w), float64(avail.Dy())/float64(h))
-	if k >= 1 {
-		// Whole multiples keep every image pixel the same size on screen.
-		k = math.Floor(k)
+	l.predRow = image.Rect(content.Min.X, content.Max.Y-rowH, content.Max.X, content.Max.Y)
+	l.labelRow = l.predRow.Sub(image.Pt(0, rowH))
+	l.stepRow, l.epochRow = l.labelRow, l.predRow
+	l.area = image.Rectangle{Min: content.Min, Max: content.Min.Add(stackAvail)}
+	if kStack > 0 {
+		iw, ih := int(float64(w)*kStack), int(float64(h)*kStack)
+		x := content.Min.X + (content.Dx()-iw)/2
+		y := content.Min.Y + (stackAvail.Y-ih)/2
+		l.image = image.Rect(x, y, x+iw, y+ih)
+		l.pixelScale = kStack
 	}
-	iw, ih := int(float64(w)*k), int(float64(h)*k)
-	x := avail.Min.X + (avail.Dx()-iw)/2
-	y := avail.Min.Y + (avail.Dy()-ih)/2
-	l.image = image.Rect(x, y, x+iw, y+ih)
-	l.pixelScale = k
 	return l
 }
 
@@ -166,6 +232,9 @@ func (p *InputPanel) render(dst *ebiten.Image) {
 		p.imageOp.GeoM.Translate(float64(l.image.Min.X), float64(l.image.Min.Y))
 		p.imageOp.Filter = ebiten.FilterNearest
 		dst.DrawImage(p.src, &p.imageOp)
+	} else if len(p.pixels) == 0 && !l.area.Empty() {
+		drawText(dst, "no image in this pass", f.Small, float64(l.area.Min.X+l.area.Max.X)/2,
+			float64(l.area.Min.Y+l.area.Max.Y)/2-lineHeight(f.Small)/2, th.TextDim, text.AlignCenter)
 	}
 
 	keyW := max(text.Advance("label", f.Body), text.Advance("pred", f.Body)) + f.px(10)
@@ -174,25 +243,27 @@ func (p *InputPanel) render(dst *ebiten.Image) {
 	drawTextMiddle(dst, "label", f.Body, x, l.labelRow, th.TextDim, text.AlignStart)
 	drawTextMiddle(dst, "pred", f.Body, x, l.predRow, th.TextDim, text.AlignStart)
 
-	// The step sits at the right of the label row, the epoch under it, in
-	// the small face: context, not the headline.
+	// The step and epoch are context, not the headline: small and dim,
+	// under the label and prediction beside the image, or at the right of
+	// their rows under it.
 	stepText := "step " + strconv.Itoa(p.step)
 	epochText := "epoch " + strconv.Itoa(p.epoch)
-	right := float64(l.labelRow.Max.X)
-	drawTextMiddle(dst, stepText, f.Small, right, l.labelRow, th.TextDim, text.AlignEnd)
-	drawTextMiddle(dst, epochText, f.Small, right, l.predRow, th.TextDim, text.AlignEnd)
-	valueW -= max(text.Advance(stepText, f.Small), text.Advance(epochText, f.Small)) + f.px(8)
+	if l.side {
+		drawTextMiddle(dst, fitText(stepText, f.Small, float64(l.stepRow.Dx())), f.Small, x, l.stepRow, th.TextDim, text.AlignStart)
+		drawTextMiddle(dst, fitText(epochText, f.Small, float64(l.epochRow.Dx())), f.Small, x, l.epochRow, th.TextDim, text.AlignStart)
+	} else {
+		right := float64(l.stepRow.Max.X)
+		drawTextMiddle(dst, stepText, f.Small, right, l.stepRow, th.TextDim, text.AlignEnd)
+		drawTextMiddle(dst, epochText, f.Small, right, l.epochRow, th.TextDim, text.AlignEnd)
+		valueW -= max(text.Advance(stepText, f.Small), text.Advance(epochText, f.Small)) + f.px(8)
+	}
 
 	drawTextMiddle(dst, fitText(className(p.names, p.label), f.Bold, valueW), f.Bold, x+keyW, l.labelRow, th.Text, text.AlignStart)
-	predColor := th.Positive
-	if p.pred == p.label {
-		predColor = th.Good
-	}
 	pred := className(p.names, p.pred)
 	if !math.IsNaN(float64(p.prob)) {
 		pred += "  " + formatPercent(p.prob)
 	}
-	drawTextMiddle(dst, fitText(pred, f.Bold, valueW), f.Bold, x+keyW, l.predRow, predColor, text.AlignStart)
+	drawTextMiddle(dst, fitText(pred, f.Bold, valueW), f.Bold, x+keyW, l.predRow, predictionColor(th, p.pred, p.label), text.AlignStart)
 }
 
 // uploadSource writes the probe into p.src at its own resolution; the GPU
@@ -212,7 +283,7 @@ func (p *InputPanel) uploadSource() {
 	p.rgba = probeRGBA(p.rgba, p.pixels, c, h, w)
 	p.src.WritePixels(p.rgba)
 	p.srcStale = false
-	p.redrawSrcs++
+	p.uploads++
 }
 
 // probeRGBA converts a channel-major (CHW) image with values in 0..1 to
@@ -245,12 +316,30 @@ func probeRGBA(buf []byte, pixels []float32, c, h, w int) []byte {
 }
 
 // className names class i: its name when the architecture has one, else its
-// number, so digits read "7" either way.
+// number, so digits read "7" either way; a dash when it is unknown (a seed
+// file marks a missing label or prediction -1).
 func className(names []string, i int) string {
-	if i >= 0 && i < len(names) && names[i] != "" {
+	switch {
+	case i < 0:
+		return "—"
+	case i < len(names) && names[i] != "":
 		return names[i]
+	default:
+		return strconv.Itoa(i)
 	}
-	return strconv.Itoa(i)
+}
+
+// predictionColor is green for a right prediction, red for a wrong one,
+// and plain text when either side is unknown.
+func predictionColor(th *Theme, pred, label int) color.RGBA {
+	switch {
+	case pred < 0 || label < 0:
+		return th.Text
+	case pred == label:
+		return th.Good
+	default:
+		return th.Positive
+	}
 }
 
 // formatPercent formats a probability as a percentage with one decimal.

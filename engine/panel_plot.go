@@ -82,6 +82,8 @@ type plotLayout struct {
 	lo, hi, yStep float64 // y axis range and grid spacing
 	x0, x1        float64 // x axis range
 	ok            bool    // some value is finite
+	xLabels       bool    // room for the step labels under the plot
+	yLabels       bool    // room for the value labels left of it
 }
 
 // toScreen maps a data point into the plot rectangle.
@@ -101,7 +103,7 @@ func (p *PlotPanel) layout(size image.Point) plotLayout {
 		return l
 	}
 	l.ok = true
-	l.lo, l.hi, l.yStep = niceAxis(lo, hi, 4)
+	l.lo, l.hi, l.yStep = niceAxis(lo, hi, 5)
 	l.x0, l.x1 = math.Inf(1), math.Inf(-1)
 	for i := range p.values {
 		l.x0, l.x1 = min(l.x0, p.x(i)), max(l.x1, p.x(i))
@@ -111,8 +113,21 @@ func (p *PlotPanel) layout(size image.Point) plotLayout {
 	}
 	dec := stepDecimals(l.yStep)
 	gutter := int(max(text.Advance(formatTick(l.hi, dec), f.Small), text.Advance(formatTick(l.lo, dec), f.Small)) + f.px(6))
-	axisH := int(lineHeight(f.Small) + f.px(4))
-	l.plot = image.Rect(content.Min.X+gutter, content.Min.Y+int(f.px(4)), content.Max.X-int(f.px(2)), content.Max.Y-axisH)
+	sh := lineHeight(f.Small)
+	// A short panel (the window gives the plots what the other panels
+	// leave) spends its height on the line: the step labels go first, then
+	// the value labels, which would overlap.
+	l.xLabels = float64(content.Dy()) >= 4*sh
+	axisH := 0
+	if l.xLabels {
+		axisH = int(sh + f.px(4))
+	}
+	top := int(sh / 2)
+	l.plot = image.Rect(content.Min.X+gutter, content.Min.Y+top, content.Max.X-int(f.px(2)), content.Max.Y-max(axisH, top))
+	l.yLabels = float64(l.plot.Dy()) >= 1.5*sh
+	if !l.yLabels {
+		l.plot.Min.X = content.Min.X
+	}
 	if l.plot.Dx() <= 0 || l.plot.Dy() <= 0 {
 		l.ok = false
 	}
@@ -142,26 +157,43 @@ func (p *PlotPanel) render(dst *ebiten.Image) {
 	grid := mix(th.Panel, th.Border, 0.8)
 	pr := l.plot
 	hair := max(1, f.px(1))
-	for v := l.lo; v <= l.hi+l.yStep/2; v += l.yStep {
+	// In a short plot every tick would be a stripe; keep grid lines at
+	// least 8 px apart by skipping ticks.
+	// Counting ticks (at most a dozen) rather than adding steps keeps the
+	// loops finite whatever the floating point does.
+	gridStep := l.yStep * math.Ceil(f.px(8)/(float64(pr.Dy())*l.yStep/(l.hi-l.lo)))
+	for i := 0; i <= 12; i++ {
+		v := l.lo + float64(i)*gridStep
+		if v > l.hi+l.yStep/2 {
+			break
+		}
 		_, y := l.toScreen(l.x0, v)
 		fillRect(dst, float64(pr.Min.X), math.Min(math.Round(float64(y)), float64(pr.Max.Y)-hair), float64(pr.Dx()), hair, grid)
 	}
 	_, _, xStep := niceAxis(l.x0, l.x1, 4)
-	for v := math.Ceil(l.x0/xStep) * xStep; v <= l.x1; v += xStep {
+	for i := 0; i <= 12; i++ {
+		v := (math.Ceil(l.x0/xStep) + float64(i)) * xStep
+		if v > l.x1 {
+			break
+		}
 		x, _ := l.toScreen(v, l.lo)
 		fillRect(dst, math.Min(math.Round(float64(x)), float64(pr.Max.X)-hair), float64(pr.Min.Y), hair, float64(pr.Dy()), grid)
 	}
 
 	// Axis labels: the y range at the ends of the gutter, the first and
 	// last step under the plot.
-	dec := stepDecimals(l.yStep)
-	gx := float64(pr.Min.X) - f.px(6)
 	sh := lineHeight(f.Small)
-	drawText(dst, formatTick(l.hi, dec), f.Small, gx, float64(pr.Min.Y)-sh/2, th.TextDim, text.AlignEnd)
-	drawText(dst, formatTick(l.lo, dec), f.Small, gx, float64(pr.Max.Y)-sh/2, th.TextDim, text.AlignEnd)
-	ay := float64(pr.Max.Y) + f.px(3)
-	drawText(dst, formatStep(l.x0), f.Small, float64(pr.Min.X), ay, th.TextDim, text.AlignStart)
-	drawText(dst, formatStep(l.x1), f.Small, float64(pr.Max.X), ay, th.TextDim, text.AlignEnd)
+	if l.yLabels {
+		dec := stepDecimals(l.yStep)
+		gx := float64(pr.Min.X) - f.px(6)
+		drawText(dst, formatTick(l.hi, dec), f.Small, gx, float64(pr.Min.Y)-sh/2, th.TextDim, text.AlignEnd)
+		drawText(dst, formatTick(l.lo, dec), f.Small, gx, float64(pr.Max.Y)-sh/2, th.TextDim, text.AlignEnd)
+	}
+	if l.xLabels {
+		ay := float64(pr.Max.Y) + f.px(3)
+		drawText(dst, formatStep(l.x0), f.Small, float64(pr.Min.X), ay, th.TextDim, text.AlignStart)
+		drawText(dst, formatStep(l.x1), f.Small, float64(pr.Max.X), ay, th.TextDim, text.AlignEnd)
+	}
 
 	// The series: each run of finite values is a filled area under a line;
 	// a lone value between gaps is a dot.
@@ -268,7 +300,8 @@ func niceAxis(lo, hi float64, ticks int) (min, max, step float64) {
 	if max-hi >= step*(1-1e-9) {
 		max -= step
 	}
-	return min, max, step
+	// 3*0.1 is 0.30000000000000004: never let rounding leave data outside.
+	return math.Min(min, lo), math.Max(max, hi), step
 }
 
 // niceStep rounds x up to 1, 2, 2.5 or 5 times a power of ten.

@@ -24,6 +24,7 @@ type ProbPanel struct {
 	cache panelCache
 
 	has     bool
+	missing bool // a pass without probabilities or logits
 	probs   []float32
 	scratch []float32 // softmax of the logits when a pass has no Probs
 	names   []string
@@ -48,12 +49,13 @@ func (p *ProbPanel) Set(arch *collector.Architecture, pass *collector.Pass) {
 		}
 	}
 	if len(probs) == 0 {
-		if p.has {
-			p.has = false
+		if missing := pass != nil; p.has || missing != p.missing {
+			p.has, p.missing = false, missing
 			p.cache.invalidate()
 		}
 		return
 	}
+	p.missing = false
 	var names []string
 	if arch != nil {
 		names = arch.ClassNames
@@ -125,6 +127,7 @@ type probLayout struct {
 	tracks   []image.Rectangle // one per class, full height (or width) = probability 1
 	labels   []image.Rectangle // where each class name goes
 	values   []image.Rectangle // horizontal layout only: where each percentage goes
+	marks    []image.Rectangle // horizontal layout only: where the true class's tick goes
 }
 
 func (p *ProbPanel) layout(size image.Point) probLayout {
@@ -163,14 +166,17 @@ func (p *ProbPanel) layout(size image.Point) probLayout {
 	if rowH <= 0 {
 		return l
 	}
+	markW := int(max(2, f.px(2)))
+	gap := int(f.px(6))
 	nameW := min(int(widest+f.px(2)), area.Dx()*2/5)
 	valueW := int(text.Advance("100.0%", f.Small) + f.px(2))
-	gap := int(f.px(6))
 	barGap := max(int(f.px(2)), rowH/5)
 	y0 := area.Min.Y + (area.Dy()-rowH*n)/2
 	for i := range n {
 		y := y0 + i*rowH
 		row := image.Rect(area.Min.X, y, area.Max.X, y+rowH)
+		l.marks = append(l.marks, image.Rect(row.Min.X, row.Min.Y+barGap/2, row.Min.X+markW, row.Max.Y-(barGap-barGap/2)))
+		row.Min.X += markW + gap
 		l.labels = append(l.labels, image.Rect(row.Min.X, row.Min.Y, row.Min.X+nameW, row.Max.Y))
 		l.values = append(l.values, image.Rect(row.Max.X-valueW, row.Min.Y, row.Max.X, row.Max.Y))
 		l.tracks = append(l.tracks, image.Rect(row.Min.X+nameW+gap, row.Min.Y+barGap/2, row.Max.X-valueW-gap, row.Max.Y-(barGap-barGap/2)))
@@ -188,7 +194,11 @@ func (p *ProbPanel) render(dst *ebiten.Image) {
 	th, f := p.th, p.f
 	content := DrawPanelFrame(dst, dst.Bounds(), "Output probabilities", th, f)
 	if !p.has {
-		drawText(dst, "no pass yet", f.Body, float64(content.Min.X+content.Max.X)/2,
+		msg := "no pass yet"
+		if p.missing {
+			msg = "no probabilities in this pass"
+		}
+		drawText(dst, msg, f.Body, float64(content.Min.X+content.Max.X)/2,
 			float64(content.Min.Y+content.Max.Y)/2-lineHeight(f.Body)/2, th.TextDim, text.AlignCenter)
 		return
 	}
@@ -196,10 +206,7 @@ func (p *ProbPanel) render(dst *ebiten.Image) {
 
 	// Header: "pred 7  93.1%" in green when right, red when wrong, and the
 	// true class at the right.
-	predColor := th.Positive
-	if p.pred == p.truth {
-		predColor = th.Good
-	}
+	predColor := predictionColor(th, p.pred, p.truth)
 	trueText := "true " + className(p.names, p.truth)
 	trueW := text.Advance(trueText, f.Body)
 	predText := "pred " + className(p.names, p.pred) + "  " + formatPercent(p.probs[p.pred])
@@ -240,7 +247,8 @@ func (p *ProbPanel) render(dst *ebiten.Image) {
 		fillRect(dst, float64(tr.Min.X), float64(tr.Min.Y), w, float64(tr.Dy()), c)
 		if i == p.truth {
 			// A green tick left of the name marks the true class.
-			fillRect(dst, float64(lr.Min.X), float64(tr.Min.Y), float64(mark), float64(tr.Dy()), th.Good)
+			mr := l.marks[i]
+			fillRect(dst, float64(mr.Min.X), float64(mr.Min.Y), float64(mr.Dx()), float64(mr.Dy()), th.Good)
 		}
 		drawTextMiddle(dst, fitText(name, nameFace, float64(lr.Dx())), nameFace, float64(lr.Max.X), lr, nameC, text.AlignEnd)
 		valC := th.TextDim

@@ -94,6 +94,8 @@ type summaryLayout struct {
 	list              image.Rectangle
 	rowH, cols, rows  int
 	colW, colGap      int
+	items             []int  // indices of the modules listed, in order
+	note              string // the last cell's note on what is left out, or ""
 }
 
 // cell is the rectangle of the module at grid position i (column-major).
@@ -104,6 +106,35 @@ func (l *summaryLayout) cell(i int) image.Rectangle {
 	return image.Rect(x, y, x+l.colW, y+l.rowH)
 }
 
+// summaryItems chooses what a list of capacity cells shows of mods: every
+// module when they fit; else the modules with weights, which carry the
+// architecture (a ReLU after each conv is implied), with a note on how many
+// weightless ones are left out, keeping the original numbers so the gaps
+// show; and when even those do not fit, the first ones and "… N more".
+func summaryItems(mods []collector.Module, capacity int) (items []int, note string) {
+	n := len(mods)
+	capacity = max(capacity, 1)
+	if n <= capacity {
+		for i := range n {
+			items = append(items, i)
+		}
+		return items, ""
+	}
+	for i, m := range mods {
+		if !weightless(m.Kind) {
+			items = append(items, i)
+		}
+	}
+	if len(items) < capacity {
+		return items, "+" + strconv.Itoa(n-len(items)) + " without weights"
+	}
+	items = items[:0]
+	for i := range capacity - 1 {
+		items = append(items, i)
+	}
+	return items, ellipsis + " " + strconv.Itoa(n-len(items)) + " more"
+}
+
 func (p *SummaryPanel) layout(size image.Point) summaryLayout {
 	f := p.f
 	_, content := frameLayout(image.Rectangle{Max: size}, true, f)
@@ -112,20 +143,20 @@ func (p *SummaryPanel) layout(size image.Point) summaryLayout {
 	l.modelRow = image.Rect(content.Min.X, content.Min.Y, content.Max.X, content.Min.Y+bodyH)
 	l.headRow = l.modelRow.Add(image.Pt(0, bodyH))
 	l.list = image.Rect(content.Min.X, l.headRow.Max.Y+int(f.px(9)), content.Max.X, content.Max.Y)
-	l.rowH = int(lineHeight(f.Small) + f.px(1))
+	l.rowH = int(lineHeight(f.Small))
 	l.colGap = int(f.px(12))
-	n := len(p.arch.Modules)
-	l.rows = max(1, l.list.Dy()/max(1, l.rowH))
+	maxRows := max(1, l.list.Dy()/max(1, l.rowH))
 	maxCols := max(1, (l.list.Dx()+l.colGap)/(int(f.px(120))+l.colGap))
-	l.cols = min(max(1, (n+l.rows-1)/l.rows), maxCols)
-	if l.cols == 1 {
-		// A single column does not need all the rows: keep the list
-		// compact so it reads as one block.
-		l.rows = max(1, min(l.rows, n))
-	} else {
-		// Balance the columns instead of leaving the last one short.
-		l.rows = min(l.rows, (n+l.cols-1)/l.cols)
+	l.items, l.note = summaryItems(p.arch.Modules, maxRows*maxCols)
+	cells := len(l.items)
+	if l.note != "" {
+		cells++
 	}
+	cells = max(cells, 1)
+	l.cols = min((cells+maxRows-1)/maxRows, maxCols)
+	// Balance the columns instead of leaving the last one short; a single
+	// column stays compact so that it reads as one block.
+	l.rows = min(maxRows, (cells+l.cols-1)/l.cols)
 	l.colW = (l.list.Dx() - (l.cols-1)*l.colGap) / l.cols
 	return l
 }
@@ -179,22 +210,17 @@ func (p *SummaryPanel) render(dst *ebiten.Image) {
 
 	// The module list: index, then description, column by column.
 	n := len(a.Modules)
-	capacity := l.cols * l.rows
-	shown := n
-	if n > capacity {
-		shown = capacity - 1 // the last cell says how many are left out
-	}
 	numW := text.Advance(strconv.Itoa(max(n, 1)), f.Small) + f.px(6)
-	for i := range shown {
-		c := l.cell(i)
+	for k, i := range l.items {
+		c := l.cell(k)
 		m := a.Modules[i]
 		drawTextMiddle(dst, strconv.Itoa(i+1), f.Small, float64(c.Min.X)+numW-f.px(6), c, fade(th.TextDim, 0.7), text.AlignEnd)
 		desc := fitText(describeModule(m), f.Small, float64(c.Dx())-numW)
 		drawTextMiddle(dst, desc, f.Small, float64(c.Min.X)+numW, c, p.moduleColor(m), text.AlignStart)
 	}
-	if shown < n {
-		c := l.cell(shown)
-		drawTextMiddle(dst, fitText(ellipsis+" "+strconv.Itoa(n-shown)+" more", f.Small, float64(c.Dx())), f.Small, float64(c.Min.X)+numW, c, th.TextDim, text.AlignStart)
+	if l.note != "" {
+		c := l.cell(len(l.items))
+		drawTextMiddle(dst, fitText(l.note, f.Small, float64(c.Dx())-numW), f.Small, float64(c.Min.X)+numW, c, th.TextDim, text.AlignStart)
 	}
 	if n == 0 {
 		drawTextMiddle(dst, "no modules recorded", f.Small, float64(l.list.Min.X), l.cell(0), th.TextDim, text.AlignStart)
@@ -271,7 +297,7 @@ func describeModule(m collector.Module) string {
 		if in != "" && out != "" && k != "" {
 			s := kind + " " + in + "→" + out + " " + tupleText(k, false)
 			if st := get("stride"); st != "" && tupleText(st, true) != "1" {
-				s += " /" + tupleText(st, true)
+				s += " s" + tupleText(st, true)
 			}
 			return s
 		}

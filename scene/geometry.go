@@ -61,7 +61,8 @@ type Geometry struct {
 // NewGeometry prepares geometry for a layout; call Build for each pass.
 func NewGeometry(l *Layout) *Geometry { return &Geometry{Layout: l} }
 
-// Build fills the vertex data for pass p with colour ranges in mode.
+// Build fills the vertex data for pass p with colour ranges in mode. A nil
+// pass draws the neurons of the architecture alone, neutral and unconnected.
 func (g *Geometry) Build(p *collector.Pass, mode RangeMode) {
 	g.Builds++
 	l := g.Layout
@@ -72,6 +73,11 @@ func (g *Geometry) Build(p *collector.Pass, mode RangeMode) {
 	g.Ranges, g.scratch = Ranges(g.values, mode, g.Ranges, g.scratch)
 	g.NonFinite = 0
 	g.buildNeurons()
+	if p == nil {
+		g.EdgeVerts, g.edgeWorld, g.EdgeIdx = g.EdgeVerts[:0], g.edgeWorld[:0], g.EdgeIdx[:0]
+		g.Edges, g.AllEdges = 0, 0
+		return
+	}
 	g.buildEdges(p)
 }
 
@@ -80,6 +86,8 @@ func (g *Geometry) Build(p *collector.Pass, mode RangeMode) {
 // batch norm), and the output probabilities.
 func layerValues(p *collector.Pass, k, layers int) []float32 {
 	switch {
+	case p == nil:
+		return nil
 	case k == layers-1 && len(p.Probs) > 0:
 		return p.Probs
 	case k == layers-1:

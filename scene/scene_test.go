@@ -252,3 +252,17 @@ func BenchmarkProject(b *testing.B) {
 		g.Project(cam)
 	}
 }
+
+// TestGeometryWithoutPass: before the first pass the architecture's neurons
+// are drawn, neutral and unconnected.
+func TestGeometryWithoutPass(t *testing.T) {
+	l, _ := NewLayout(cnnHead)
+	g := NewGeometry(l)
+	g.Build(nil, PerLayer)
+	if len(g.NeuronVerts) != 4*l.Neurons() || g.Edges != 0 || len(g.EdgeIdx) != 0 {
+		t.Fatalf("%d neuron vertices, %d edges", len(g.NeuronVerts), g.Edges)
+	}
+	if v := g.NeuronVerts[4*l.Layers[1].First]; v.Custom0 != 0 || v.Custom3 != FlagHidden {
+		t.Fatalf("neutral neuron expected, got %+v", v)
+	}
+}

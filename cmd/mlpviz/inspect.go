@@ -120,7 +120,7 @@ func summarize(r *runfile.Reader) (*summary, error) {
 
 func printSummary(w io.Writer, path string, s *summary) {
 	fmt.Fprintf(w, "%s: mlpv format %d, %s precision\n", path, s.FormatVersion, s.Precision)
-	fmt.Fprintf(w, "  run      %s on %s\n", s.Model, s.Dataset)
+	fmt.Fprintf(w, "  run      %s on %s\n", orUnknown(s.Model), orUnknown(s.Dataset))
 	head := ""
 	for i, l := range s.Layers {
 		if i == 0 {

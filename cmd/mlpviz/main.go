@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 )
 
 // usageError is a mistake in the command line: reported with a hint and
@@ -34,12 +35,26 @@ usage:
   mlpviz train [flags]     train a model (add --headless for the terminal only)
   mlpviz view FILE         replay a run file (also one still being written)
   mlpviz inspect FILE      summarise a run file (--json for scripts)
+  mlpviz import SEED.json -o FILE.mlpv   convert the seed tool's JSON collection
+  mlpviz export FILE --format json -o out.json   write the seed's JSON format
   mlpviz help              this text
 
 Run "mlpviz train -h" for the training flags.
 `
 
 func main() {
+	// MLPVIZ_CPUPROFILE=file writes a CPU profile of the whole run, for
+	// "go tool pprof".
+	if path := os.Getenv("MLPVIZ_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				code := run(os.Args[1:], os.Stdout, os.Stderr)
+				pprof.StopCPUProfile()
+				f.Close()
+				os.Exit(code)
+			}
+		}
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -71,6 +86,10 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		return runTrain(args[1:], stdout, stderr)
 	case "view":
 		return runView(args[1:], stdout, stderr)
+	case "import":
+		return runImport(args[1:], stdout, stderr)
+	case "export":
+		return runExport(args[1:], stdout, stderr)
 	case "inspect":
 		return runInspect(args[1:], stdout, stderr)
 	case "help", "-h", "--help":

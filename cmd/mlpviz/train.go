@@ -217,7 +217,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 			<-done
 			return err
 		}
-		win.Live = true
+		win.Live, win.WaitForPass = true, true
 		win.Status = func() engine.Status { return *status.Load() }
 		werr := engine.Run(src, win)
 		src.Close()

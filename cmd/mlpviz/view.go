@@ -15,6 +15,7 @@ type windowFlags struct {
 	width, height, frames, hover int
 	delayMS                      int
 	screenshot, colourRange      string
+	bench                        int
 }
 
 func (w *windowFlags) register(fs *flag.FlagSet) {
@@ -25,6 +26,7 @@ func (w *windowFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&w.screenshot, "screenshot", "", "render --frames frames, save the window as this PNG and exit")
 	fs.IntVar(&w.frames, "frames", 30, "frames to render before --screenshot")
 	fs.IntVar(&w.hover, "hover", -1, "with --screenshot: hover this neuron (global id)")
+	fs.IntVar(&w.bench, "bench", 0, "render this many frames while panning and zooming along a fixed path, print frame times and exit")
 }
 
 func (w *windowFlags) options(title string) (engine.Options, error) {
@@ -47,7 +49,7 @@ func (w *windowFlags) options(title string) (engine.Options, error) {
 	}
 	return engine.Options{
 		Title: title, Width: w.width, Height: w.height, Delay: time.Duration(w.delayMS) * time.Millisecond,
-		RangeMode: mode, Screenshot: w.screenshot, Frames: w.frames, Hover: w.hover,
+		RangeMode: mode, Screenshot: w.screenshot, Frames: w.frames, Hover: w.hover, Bench: w.bench,
 	}, nil
 }
 
@@ -71,11 +73,16 @@ func runView(args []string, stdout, stderr io.Writer) error {
 	defer src.Close()
 	// A file still being written is followed like a live run.
 	opt.Live = !src.Closed()
+	var benchLine string
+	opt.BenchResult = func(s string) { benchLine = s }
 	if err := engine.Run(src, opt); err != nil {
 		return err
 	}
 	if opt.Screenshot != "" {
 		fmt.Fprintf(stderr, "mlpviz: screenshot %s\n", opt.Screenshot)
+	}
+	if benchLine != "" {
+		fmt.Fprintln(stdout, benchLine)
 	}
 	return nil
 }

@@ -689,3 +689,24 @@ func TestConcurrentTail(t *testing.T) {
 		t.Fatalf("Len %d damage %v", r.Len(), r.Damage())
 	}
 }
+
+// TestTinyPass: a pass of a few bytes (an imported toy collection) must
+// still read back; zstd omits the size of tiny frames unless told not to.
+func TestTinyPass(t *testing.T) {
+	arch := testArch([]int{2, 2}, [3]int{1, 1, 1})
+	p := &collector.Pass{Step: 1, Layers: []collector.LayerPass{{
+		Input: []float32{1, 2}, Output: []float32{3, 4}, Weight: []float32{1, 0, 0, 1}, Bias: []float32{0, 0}}}}
+	path, _, _ := writeRun(t, arch, F16, []*collector.Pass{p}, true)
+	r, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	got, err := r.Pass(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Step != 1 || got.Layers[0].Output[1] != 4 {
+		t.Fatalf("read back %+v", got)
+	}
+}

@@ -52,9 +52,12 @@ func Create(path string, arch *collector.Architecture, opt Options) (*Writer, er
 		return nil, fmt.Errorf("runfile: create %s: architecture of %d bytes is too large", path, len(archJSON))
 	}
 	// SpeedFastest: the trainer waits on Append, and float data gains little
-	// from harder work. No zstd checksum: every record carries a CRC.
+	// from harder work. No zstd checksum: every record carries a CRC. A single
+	// segment makes every frame declare its size, even a tiny pass's, which
+	// the reader checks before it allocates.
 	enc, err := zstd.NewWriter(nil,
 		zstd.WithEncoderLevel(zstd.SpeedFastest),
+		zstd.WithSingleSegment(true),
 		zstd.WithEncoderConcurrency(1),
 		zstd.WithEncoderCRC(false))
 	if err != nil {

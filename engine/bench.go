@@ -1,0 +1,53 @@
+package engine
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"time"
+)
+
+// benchRun renders a fixed number of frames while the camera pans and zooms
+// along a fixed path, timing each frame: "mlpviz view --bench N".
+type benchRun struct {
+	frames int
+	times  []time.Duration
+	last   time.Time
+}
+
+// step moves the camera along the path for frame i.
+func (b *benchRun) step(g *Game, i int) {
+	v := g.viewRect()
+	cx, cy := float32(v.Min.X+v.Dx()/2), float32(v.Min.Y+v.Dy()/2)
+	t := float64(i) / 60
+	g.net.cam.PanBy(float32(3*math.Cos(t)), float32(2*math.Sin(1.3*t)))
+	g.net.cam.ZoomAt(cx, cy, float32(math.Exp(0.02*math.Sin(0.7*t))))
+	// Hover sweeps across the view too, so its uniforms change every frame.
+	wx, wy := g.net.cam.ToWorld(cx+float32(200*math.Sin(t)), cy)
+	g.hovered = g.net.picker.Pick(wx, wy, 5/g.net.cam.Zoom)
+}
+
+// frame records one frame's time and reports whether the run is complete.
+func (b *benchRun) frame(now time.Time) bool {
+	if !b.last.IsZero() {
+		b.times = append(b.times, now.Sub(b.last))
+	}
+	b.last = now
+	return len(b.times) >= b.frames
+}
+
+// Result is the line "mlpviz view --bench" ends with.
+func (b *benchRun) Result() string {
+	if len(b.times) == 0 {
+		return "bench: frames=0 mean_ms=0 p99_ms=0 fps=0"
+	}
+	s := slices.Clone(b.times)
+	slices.Sort(s)
+	var sum time.Duration
+	for _, d := range s {
+		sum += d
+	}
+	mean := sum.Seconds() * 1000 / float64(len(s))
+	p99 := s[min(len(s)-1, int(math.Ceil(0.99*float64(len(s))))-1)].Seconds() * 1000
+	return fmt.Sprintf("bench: frames=%d mean_ms=%.2f p99_ms=%.2f fps=%.1f", len(s), mean, p99, 1000/mean)
+}
