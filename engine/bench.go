@@ -13,10 +13,35 @@ type benchRun struct {
 	frames int
 	times  []time.Duration
 	last   time.Time
+
+	// Latency from a pass switch or a hover change (made in Update) to the
+	// start of the next Update, when the frame showing it has been drawn
+	// and presented.
+	switchAt, hoverAt time.Time
+	switches, hovers  []time.Duration
+	work              time.Duration // time inside Update and Draw: our CPU work per frame
+	lastHover         int
 }
 
-// step moves the camera along the path for frame i.
+// frameStart closes the latencies of changes made in the previous Update.
+func (b *benchRun) frameStart(now time.Time) {
+	if !b.switchAt.IsZero() {
+		b.switches = append(b.switches, now.Sub(b.switchAt))
+		b.switchAt = time.Time{}
+	}
+	if !b.hoverAt.IsZero() {
+		b.hovers = append(b.hovers, now.Sub(b.hoverAt))
+		b.hoverAt = time.Time{}
+	}
+}
+
+// step moves the camera along the path for frame i, and every 10th frame
+// switches to the next pass.
 func (b *benchRun) step(g *Game, i int) {
+	if n := g.src.Len(); n > 1 && i%10 == 5 {
+		g.tl.setIndex((g.tl.index+1)%n, n)
+		b.switchAt = time.Now()
+	}
 	v := g.viewRect()
 	cx, cy := float32(v.Min.X+v.Dx()/2), float32(v.Min.Y+v.Dy()/2)
 	t := float64(i) / 60
@@ -25,6 +50,10 @@ func (b *benchRun) step(g *Game, i int) {
 	// Hover sweeps across the view too, so its uniforms change every frame.
 	wx, wy := g.net.cam.ToWorld(cx+float32(200*math.Sin(t)), cy)
 	g.hovered = g.net.picker.Pick(wx, wy, 5/g.net.cam.Zoom)
+	if g.hovered != b.lastHover {
+		b.lastHover = g.hovered
+		b.hoverAt = time.Now()
+	}
 }
 
 // frame records one frame's time and reports whether the run is complete.
@@ -34,6 +63,24 @@ func (b *benchRun) frame(now time.Time) bool {
 	}
 	b.last = now
 	return len(b.times) >= b.frames
+}
+
+func meanMS(d []time.Duration) float64 {
+	if len(d) == 0 {
+		return 0
+	}
+	var sum time.Duration
+	for _, x := range d {
+		sum += x
+	}
+	return sum.Seconds() * 1000 / float64(len(d))
+}
+
+// Latency is the line before the result: pass switch and hover to the
+// frame that shows them, and our own CPU work per frame.
+func (b *benchRun) Latency() string {
+	return fmt.Sprintf("latency: pass_switch_ms=%.2f (%d switches) hover_ms=%.2f (%d hovers) frame_work_ms=%.2f",
+		meanMS(b.switches), len(b.switches), meanMS(b.hovers), len(b.hovers), b.work.Seconds()*1000/float64(max(len(b.times), 1)))
 }
 
 // Result is the line "mlpviz view --bench" ends with.

@@ -81,14 +81,12 @@ type Game struct {
 	shot          error // result of a requested screenshot
 	done          bool
 
-	steps           []int
-	lossVals        []float32
-	accVals         []float32
-	plotsFor        int // metrics count the plots were set for
-	plotCursor      int
-	switchedAt      time.Time // when the shown pass last changed, for the benchmark
-	LastSwitchDelay time.Duration
-	bench           *benchRun
+	steps      []int
+	lossVals   []float32
+	accVals    []float32
+	plotsFor   int // metrics count the plots were set for
+	plotCursor int
+	bench      *benchRun
 }
 
 // New makes the window's game for a source.
@@ -168,6 +166,10 @@ func (g *Game) Update() error {
 		return ebiten.Termination
 	}
 	now := time.Now()
+	if g.bench != nil {
+		g.bench.frameStart(now)
+		defer func() { g.bench.work += time.Since(now) }()
+	}
 	g.src.Refresh(now)
 	g.src.LoadMetrics(4 * time.Millisecond)
 	n := g.src.Len()
@@ -176,6 +178,9 @@ func (g *Game) Update() error {
 
 	g.handleKeys(now, n)
 	g.handleMouse(now, n)
+	if g.bench != nil {
+		g.bench.step(g, g.frames)
+	}
 	g.tl.advance(n, now)
 	if n > 0 && g.tl.index != g.shown {
 		g.showPass(g.tl.index)
@@ -185,9 +190,6 @@ func (g *Game) Update() error {
 
 	if g.opt.Screenshot != "" && g.opt.Hover >= 0 && g.hovered < 0 {
 		g.hovered = g.opt.Hover
-	}
-	if g.bench != nil {
-		g.bench.step(g, g.frames)
 	}
 	g.net.setHover(g.hovered, g.pinned)
 	return nil
@@ -204,7 +206,6 @@ func (g *Game) showPass(i int) {
 	g.input.Set(g.arch, p)
 	g.probs.Set(g.arch, p)
 	g.tooltip.invalidate()
-	g.switchedAt = time.Now()
 }
 
 // updatePlots feeds the loss and accuracy plots when metrics or the cursor
@@ -328,6 +329,9 @@ func (g *Game) handleMouse(now time.Time, n int) {
 // Draw implements ebiten.Game.
 func (g *Game) Draw(screen *ebiten.Image) {
 	now := time.Now()
+	if g.bench != nil {
+		defer func() { g.bench.work += time.Since(now) }()
+	}
 	if !g.lastFrame.IsZero() {
 		if dt := now.Sub(g.lastFrame).Seconds(); dt > 0 {
 			g.fps = 0.9*g.fps + 0.1/dt
@@ -346,10 +350,6 @@ func (g *Game) Draw(screen *ebiten.Image) {
 	g.drawHUD(screen)
 	g.drawTooltip(screen)
 	g.drawBanner(screen)
-	if !g.switchedAt.IsZero() {
-		g.LastSwitchDelay = time.Since(g.switchedAt)
-		g.switchedAt = time.Time{}
-	}
 	g.frames++
 	// A live training screenshot waits for its first pass; a file with no
 	// passes is captured as it is.
@@ -359,7 +359,7 @@ func (g *Game) Draw(screen *ebiten.Image) {
 	if g.bench != nil && !g.done && g.bench.frame(time.Now()) {
 		g.done = true
 		if g.opt.BenchResult != nil {
-			g.opt.BenchResult(g.bench.Result())
+			g.opt.BenchResult(g.bench.Latency() + "\n" + g.bench.Result())
 		}
 	}
 	if g.opt.Screenshot != "" && g.shotFrames >= max(g.opt.Frames, 1) && !g.done {

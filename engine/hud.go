@@ -160,7 +160,7 @@ func (g *Game) drawBanner(screen *ebiten.Image) {
 	v := g.viewRect()
 	r := image.Rect(v.Min.X+12, v.Min.Y+10, v.Max.X-12, v.Min.Y+40)
 	fillRoundedRect(screen, float32(r.Min.X), float32(r.Min.Y), float32(r.Dx()), float32(r.Dy()), 5, mix(g.theme.Panel, g.theme.Positive, 0.45))
-	msg := fitText("⚠ "+err.Error(), g.fonts.Body, float64(r.Dx()-20))
+	msg := fitText(err.Error(), g.fonts.Body, float64(r.Dx()-20))
 	drawTextMiddle(screen, msg, g.fonts.Body, float64(r.Min.X+10), r, g.theme.Text, text.AlignStart)
 }
 
