@@ -156,11 +156,11 @@ var keys = []key{
 	{"collect.precision", "precision"},
 	{"normalize.mean", ""},
 	{"normalize.std", ""},
-	{"view.width", ""},
-	{"view.height", ""},
+	{"view.width", "width"},
+	{"view.height", "height"},
 	{"view.fullscreen", ""},
-	{"view.delay_ms", ""},
-	{"view.color_range", ""},
+	{"view.delay_ms", "delay"},
+	{"view.color_range", "range"},
 	{"view.fps", ""},
 }
 
@@ -423,6 +423,10 @@ func (p *Profile) FlagValues() map[string]string {
 		"neuron-cap": strconv.Itoa(p.Collect.NeuronCap),
 		"gradients":  strconv.FormatBool(p.Collect.Gradients),
 		"precision":  p.Collect.Precision,
+		"width":      strconv.Itoa(p.View.Width),
+		"height":     strconv.Itoa(p.View.Height),
+		"delay":      strconv.Itoa(p.View.DelayMS),
+		"range":      p.View.ColorRange,
 	}
 	if p.Dropout != nil {
 		m["dropout"] = strconv.FormatFloat(*p.Dropout, 'g', -1, 64)

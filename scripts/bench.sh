@@ -17,7 +17,7 @@ for model in cnn cnn_large cifar10_cnn; do
     cnn_large) n=6 ;;
     cifar10_cnn) n=4 ;;
   esac
-  go_ips=$(go test -run '^$' -bench "TrainStep/${model}\$" -benchtime "${n}x" ./trainer/nn/ |
+  go_ips=$(go test -run '^$' -bench "TrainStep/^${model}\$" -benchtime "${n}x" ./trainer/nn/ |
     awk '/img\/s/ { for (i = 1; i < NF; i++) if ($(i+1) == "img/s") print $i }')
   if [ $have_torch -eq 1 ]; then
     torch_ips=$(/usr/bin/python3 "$ref" --model "$model" --batches $((n * 2)) --threads "$threads" |
