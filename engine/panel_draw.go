@@ -48,6 +48,19 @@ func (c *panelCache) prepare(size image.Point) (*ebiten.Image, bool) {
 	return c.img, true
 }
 
+// draw renders a panel with render when its cache is stale (new data or a
+// new size), then copies the cache into r of dst.
+func (c *panelCache) draw(dst *ebiten.Image, r image.Rectangle, render func(*ebiten.Image)) {
+	img, redraw := c.prepare(r.Size())
+	if img == nil {
+		return
+	}
+	if redraw {
+		render(img)
+	}
+	c.blit(dst, r.Min)
+}
+
 // blit draws the cached image at at. The options live in the cache so that
 // taking their address does not allocate each frame.
 func (c *panelCache) blit(dst *ebiten.Image, at image.Point) {

@@ -119,14 +119,7 @@ func imageShape(shape [3]int, n int) [3]int {
 
 // Draw draws the panel into r of dst.
 func (p *InputPanel) Draw(dst *ebiten.Image, r image.Rectangle) {
-	img, redraw := p.cache.prepare(r.Size())
-	if img == nil {
-		return
-	}
-	if redraw {
-		p.render(img)
-	}
-	p.cache.blit(dst, r.Min)
+	p.cache.draw(dst, r, p.render)
 }
 
 // inputLayout is where the probe image and the text go inside a panel of

@@ -57,14 +57,7 @@ func (p *PlotPanel) Set(steps []int, values []float32, cursor int) {
 
 // Draw draws the panel into r of dst.
 func (p *PlotPanel) Draw(dst *ebiten.Image, r image.Rectangle) {
-	img, redraw := p.cache.prepare(r.Size())
-	if img == nil {
-		return
-	}
-	if redraw {
-		p.render(img)
-	}
-	p.cache.blit(dst, r.Min)
+	p.cache.draw(dst, r, p.render)
 }
 
 // x is the x coordinate (step) of value i.

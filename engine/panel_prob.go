@@ -107,14 +107,7 @@ func argmax(v []float32) int {
 
 // Draw draws the panel into r of dst.
 func (p *ProbPanel) Draw(dst *ebiten.Image, r image.Rectangle) {
-	img, redraw := p.cache.prepare(r.Size())
-	if img == nil {
-		return
-	}
-	if redraw {
-		p.render(img)
-	}
-	p.cache.blit(dst, r.Min)
+	p.cache.draw(dst, r, p.render)
 }
 
 // probLayout is where the header and each bar's track go in a panel; the

@@ -77,14 +77,7 @@ func copyArchitecture(a *collector.Architecture) collector.Architecture {
 
 // Draw draws the panel into r of dst.
 func (p *SummaryPanel) Draw(dst *ebiten.Image, r image.Rectangle) {
-	img, redraw := p.cache.prepare(r.Size())
-	if img == nil {
-		return
-	}
-	if redraw {
-		p.render(img)
-	}
-	p.cache.blit(dst, r.Min)
+	p.cache.draw(dst, r, p.render)
 }
 
 // summaryLayout is the geometry of the summary: two header rows and a grid

@@ -195,3 +195,22 @@ func TestValidate(t *testing.T) {
 		t.Error("cifar10_cnn accepted MNIST images")
 	}
 }
+
+// BenchmarkCapture is the trainer's side of collecting one pass of the cnn
+// head at full size: the probe's eval-mode forward pass and copying the head.
+func BenchmarkCapture(b *testing.B) {
+	data, err := dataset.Load(context.Background(), "mnist", dataset.Options{Dir: b.TempDir(), Offline: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr, err := New(config(), data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		tr.Capture(i%data.Test.N, i, 1)
+		i++
+	}
+}

@@ -38,17 +38,24 @@ func BenchmarkCollectionOverhead(b *testing.B) {
 	ctx := context.Background()
 	hooks := trainer.Hooks{Pass: func(p *collector.Pass) error { return sink.publish(ctx, p) }}
 	var tPlain, tCollect time.Duration
-	for b.Loop() {
+	timed := func(tr *trainer.Trainer, h trainer.Hooks, total *time.Duration) {
 		start := time.Now()
-		if _, err := plain.Run(ctx, trainer.Hooks{}); err != nil {
+		if _, err := tr.Run(ctx, h); err != nil {
 			b.Fatal(err)
 		}
-		tPlain += time.Since(start)
-		start = time.Now()
-		if _, err := collecting.Run(ctx, hooks); err != nil {
-			b.Fatal(err)
+		*total += time.Since(start)
+	}
+	i := 0
+	for b.Loop() {
+		// Alternate which goes first, so neither always meets a warmer cache.
+		if i%2 == 0 {
+			timed(plain, trainer.Hooks{}, &tPlain)
+			timed(collecting, hooks, &tCollect)
+		} else {
+			timed(collecting, hooks, &tCollect)
+			timed(plain, trainer.Hooks{}, &tPlain)
 		}
-		tCollect += time.Since(start)
+		i++
 	}
 	if err := sink.close(); err != nil {
 		b.Fatal(err)
