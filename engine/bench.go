@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"time"
 )
@@ -21,6 +22,7 @@ type benchRun struct {
 	switches, hovers  []time.Duration
 	work              time.Duration // time inside Update and Draw: our CPU work per frame
 	lastHover         int
+	mallocs           uint64 // heap allocations counted from the first timed frame
 }
 
 // frameStart closes the latencies of changes made in the previous Update.
@@ -47,9 +49,13 @@ func (b *benchRun) step(g *Game, i int) {
 	t := float64(i) / 60
 	g.net.cam.PanBy(float32(3*math.Cos(t)), float32(2*math.Sin(1.3*t)))
 	g.net.cam.ZoomAt(cx, cy, float32(math.Exp(0.02*math.Sin(0.7*t))))
-	// Hover sweeps across the view too, so its uniforms change every frame.
-	wx, wy := g.net.cam.ToWorld(cx+float32(200*math.Sin(t)), cy)
-	g.hovered = g.net.picker.Pick(wx, wy, 5/g.net.cam.Zoom)
+	// The cursor visits a different neuron every frame, found by picking at
+	// its position as a real hover is, so the hover uniforms change each time.
+	l := g.net.layout
+	k, j, _ := l.Locate((i * 37) % l.Neurons())
+	nx, ny := l.Pos(k, j)
+	sx, sy := g.net.cam.ToScreen(nx, ny)
+	g.hovered = g.net.hover(sx, sy)
 	if g.hovered != b.lastHover {
 		b.lastHover = g.hovered
 		b.hoverAt = time.Now()
@@ -58,11 +64,22 @@ func (b *benchRun) step(g *Game, i int) {
 
 // frame records one frame's time and reports whether the run is complete.
 func (b *benchRun) frame(now time.Time) bool {
-	if !b.last.IsZero() {
+	if b.last.IsZero() {
+		b.times = make([]time.Duration, 0, b.frames)
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		b.mallocs = m.Mallocs
+	} else {
 		b.times = append(b.times, now.Sub(b.last))
 	}
 	b.last = now
-	return len(b.times) >= b.frames
+	if len(b.times) < b.frames {
+		return false
+	}
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	b.mallocs = m.Mallocs - b.mallocs
+	return true
 }
 
 func meanMS(d []time.Duration) float64 {
@@ -79,8 +96,9 @@ func meanMS(d []time.Duration) float64 {
 // Latency is the line before the result: pass switch and hover to the
 // frame that shows them, and our own CPU work per frame.
 func (b *benchRun) Latency() string {
-	return fmt.Sprintf("latency: pass_switch_ms=%.2f (%d switches) hover_ms=%.2f (%d hovers) frame_work_ms=%.2f",
-		meanMS(b.switches), len(b.switches), meanMS(b.hovers), len(b.hovers), b.work.Seconds()*1000/float64(max(len(b.times), 1)))
+	frames := float64(max(len(b.times), 1))
+	return fmt.Sprintf("latency: pass_switch_ms=%.2f (%d switches) hover_ms=%.2f (%d hovers) frame_work_ms=%.2f allocs_per_frame=%.1f",
+		meanMS(b.switches), len(b.switches), meanMS(b.hovers), len(b.hovers), b.work.Seconds()*1000/frames, float64(b.mallocs)/frames)
 }
 
 // Result is the line "mlpviz view --bench" ends with.

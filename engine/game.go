@@ -75,9 +75,21 @@ type Game struct {
 	frames        int
 	shotFrames    int // frames drawn with something to show
 	lastFrame     time.Time
+	lastUpdate    time.Time
 	fps           float64
-	bar           barLayout
 	tooltip       tooltip
+	fpsShown      float64   // the FPS in the HUD, updated twice a second
+	fpsAt         time.Time // when fpsShown was last updated
+	hud           hudState
+	hudCache      panelCache
+	bar           barLayout
+	barState      barState
+	barCache      panelCache
+	labels        []panelCache
+	labelLayer    int // the label renderLabel draws
+	emptyCache    panelCache
+	bannerErr     error
+	bannerCache   panelCache
 	shot          error // result of a requested screenshot
 	done          bool
 
@@ -186,7 +198,14 @@ func (g *Game) Update() error {
 		g.showPass(g.tl.index)
 	}
 	g.updatePlots()
-	g.net.cam.Step(float32(1.0 / float64(ebiten.TPS())))
+	// Ease by the real time since the last update: TPS may be "as fast as
+	// frames" (-1) when benchmarking, and frames can be late.
+	dt := 1.0 / 60
+	if !g.lastUpdate.IsZero() {
+		dt = min(max(now.Sub(g.lastUpdate).Seconds(), 0), 0.1)
+	}
+	g.lastUpdate = now
+	g.net.cam.Step(float32(dt))
 
 	if g.opt.Screenshot != "" && g.opt.Hover >= 0 && g.hovered < 0 {
 		g.hovered = g.opt.Hover
@@ -338,15 +357,14 @@ func (g *Game) Draw(screen *ebiten.Image) {
 		}
 	}
 	g.lastFrame = now
+	if now.Sub(g.fpsAt) > 500*time.Millisecond {
+		g.fpsShown, g.fpsAt = g.fps, now
+	}
 	screen.Fill(g.theme.Background)
 	g.net.draw(screen)
 	g.drawLayerLabels(screen)
 	g.drawSide(screen)
-	step, epoch := 0, 0
-	if g.pass != nil {
-		step, epoch = g.pass.Step, g.pass.Epoch
-	}
-	g.bar = drawTimeline(screen, g.barRect(), &g.tl, g.src.Len(), step, epoch, g.theme, g.fonts)
+	g.drawTimeline(screen)
 	g.drawHUD(screen)
 	g.drawTooltip(screen)
 	g.drawBanner(screen)

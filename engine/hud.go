@@ -14,72 +14,125 @@ import (
 	"github.com/mlpviz/mlpviz/scene"
 )
 
+// hudState is everything the top bar shows; the bar is drawn again only
+// when it changes, so an idle frame costs one DrawImage.
+type hudState struct {
+	width                         int
+	fps, ips                      int
+	state                         string
+	step, epoch                   int
+	hasPass, hasStatus            bool
+	mode                          scene.RangeMode
+	nonFinite, edges, all, builds int
+}
+
+func (g *Game) hudNow() hudState {
+	h := hudState{width: g.width, fps: int(math.Round(g.fpsShown)), mode: g.net.mode, builds: g.net.geom.Builds,
+		nonFinite: g.net.geom.NonFinite, edges: g.net.geom.Edges, all: g.net.geom.AllEdges}
+	if g.opt.Status != nil {
+		st := g.opt.Status()
+		h.hasStatus, h.ips, h.state = true, int(math.Round(st.ImagesPerSecond)), st.State
+	}
+	if g.pass != nil {
+		h.hasPass, h.step, h.epoch = true, g.pass.Step, g.pass.Epoch
+	}
+	return h
+}
+
 // drawHUD draws the top bar: run, FPS, step, epoch, img/s, colour range
-// mode and the count of NaN or Inf values in the shown pass.
+// mode, connections drawn and the count of NaN or Inf values in the pass.
 func (g *Game) drawHUD(screen *ebiten.Image) {
-	r := g.hudRect()
-	th, f := g.theme, g.fonts
-	fillRect(screen, 0, 0, float64(r.Dx()), float64(r.Dy()), th.Panel)
-	fillRect(screen, 0, float64(r.Max.Y)-1, float64(r.Dx()), 1, th.Border)
+	if h := g.hudNow(); h != g.hud {
+		g.hud = h
+		g.hudCache.invalidate()
+	}
+	g.hudCache.draw(screen, g.hudRect(), g.renderHUD)
+}
+
+func (g *Game) renderHUD(dst *ebiten.Image) {
+	h, th, f := &g.hud, g.theme, g.fonts
+	r := dst.Bounds()
+	fillRect(dst, 0, 0, float64(r.Dx()), float64(r.Dy()), th.Panel)
+	fillRect(dst, 0, float64(r.Max.Y)-1, float64(r.Dx()), 1, th.Border)
 	title := fmt.Sprintf("mlpviz  ·  %s on %s", g.arch.Model, g.arch.Dataset)
-	drawTextMiddle(screen, title, f.Bold, 12, r, th.Text, text.AlignStart)
+	drawTextMiddle(dst, title, f.Bold, 12, r, th.Text, text.AlignStart)
 
 	x := float64(r.Max.X - 12)
 	item := func(s string, col color.RGBA) {
-		drawTextMiddle(screen, s, f.Mono, x, r, col, text.AlignEnd)
+		drawTextMiddle(dst, s, f.Mono, x, r, col, text.AlignEnd)
 		x -= text.Advance(s, f.Mono) + 18
 	}
 	dim := th.TextDim
-	item(fmt.Sprintf("%3.0f fps", g.fps), dim)
-	if g.opt.Status != nil {
-		st := g.opt.Status()
-		item(fmt.Sprintf("%.0f img/s", st.ImagesPerSecond), dim)
-		if st.State != "" {
-			item(st.State, dim)
+	item(fmt.Sprintf("%3d fps", h.fps), dim)
+	if h.hasStatus {
+		item(fmt.Sprintf("%d img/s", h.ips), dim)
+		if h.state != "" {
+			item(h.state, dim)
 		}
 	}
-	if g.pass != nil {
-		item(fmt.Sprintf("epoch %d", g.pass.Epoch), dim)
-		item(fmt.Sprintf("step %d", g.pass.Step), dim)
+	if h.hasPass {
+		item(fmt.Sprintf("epoch %d", h.epoch), dim)
+		item(fmt.Sprintf("step %d", h.step), dim)
 	}
-	item("range "+g.net.mode.String()+" (G)", dim)
-	if g.net.geom.Builds > 0 {
-		if bad := g.net.geom.NonFinite; bad > 0 {
-			item(fmt.Sprintf("%d NaN/Inf", bad), th.Warning)
+	item("range "+h.mode.String()+" (G)", dim)
+	if h.builds > 0 {
+		if h.nonFinite > 0 {
+			item(fmt.Sprintf("%d NaN/Inf", h.nonFinite), th.Warning)
 		}
-		if g.net.geom.Edges < g.net.geom.AllEdges {
-			item(fmt.Sprintf("%d of %d connections", g.net.geom.Edges, g.net.geom.AllEdges), dim)
+		if h.edges < h.all {
+			item(fmt.Sprintf("%d of %d connections", h.edges, h.all), dim)
 		} else {
-			item(fmt.Sprintf("%d connections", g.net.geom.Edges), dim)
+			item(fmt.Sprintf("%d connections", h.edges), dim)
 		}
 	}
 }
 
-// drawLayerLabels names each layer column above it, following the camera.
+// drawLayerLabels names each layer above its column, following the camera;
+// each name is rendered once.
 func (g *Game) drawLayerLabels(screen *ebiten.Image) {
 	v := g.viewRect()
-	for _, ll := range g.net.layout.Layers {
+	layers := g.net.layout.Layers
+	if len(g.labels) != len(layers) {
+		g.labels = make([]panelCache, len(layers))
+	}
+	for k := range layers {
+		ll := &layers[k]
+		w := int(text.Advance(ll.Name, g.fonts.Small)) + 2
+		hgt := int(lineHeight(g.fonts.Small)) + 2
 		cx := (ll.Bounds.MinX + ll.Bounds.MaxX) / 2
 		x, y := g.net.cam.ToScreen(cx, ll.Bounds.MinY)
 		y = max(y-22, float32(v.Min.Y+6))
 		if x < float32(v.Min.X) || x > float32(v.Max.X) {
 			continue
 		}
-		drawText(screen, ll.Name, g.fonts.Small, float64(x), float64(y), g.theme.TextDim, text.AlignCenter)
+		at := image.Rect(int(x)-w/2, int(y), int(x)-w/2+w, int(y)+hgt)
+		g.labelLayer = k
+		g.labels[k].draw(screen, at, g.renderLabel)
 	}
 	if g.src.Len() == 0 {
-		msg := "no passes yet: the architecture is shown; passes appear as training writes them"
-		drawText(screen, msg, g.fonts.Body, float64(v.Min.X+v.Dx()/2), float64(v.Max.Y-40), g.theme.TextDim, text.AlignCenter)
+		r := image.Rect(v.Min.X, v.Max.Y-56, v.Max.X, v.Max.Y-24)
+		g.emptyCache.draw(screen, r, g.renderEmpty)
 	}
 }
 
-// tooltip caches the text about the hovered neuron, rebuilt only when the
-// neuron or the pass changes.
+func (g *Game) renderLabel(dst *ebiten.Image) {
+	drawText(dst, g.net.layout.Layers[g.labelLayer].Name, g.fonts.Small, 1, 1, g.theme.TextDim, text.AlignStart)
+}
+
+func (g *Game) renderEmpty(dst *ebiten.Image) {
+	msg := "no passes yet: the architecture is shown; passes appear as training writes them"
+	r := dst.Bounds()
+	drawTextMiddle(dst, msg, g.fonts.Body, float64(r.Dx()/2), r, g.theme.TextDim, text.AlignCenter)
+}
+
+// tooltip is the text about the hovered (or pinned) neuron, rendered into
+// its own image only when the neuron or the pass changes.
 type tooltip struct {
-	id    int
-	pass  int
-	lines []string
-	valid bool
+	id, pass int
+	lines    []string
+	valid    bool
+	size     image.Point
+	cache    panelCache
 }
 
 func (t *tooltip) invalidate() { t.valid = false }
@@ -92,7 +145,7 @@ func (g *Game) drawTooltip(screen *ebiten.Image) {
 	if id < 0 || g.pass == nil {
 		return
 	}
-	t := &g.tooltip
+	t, f := &g.tooltip, g.fonts
 	if !t.valid || t.id != id || t.pass != g.shown {
 		info, ok := scene.Describe(g.net.layout, g.pass, id, 5)
 		if !ok {
@@ -100,27 +153,32 @@ func (g *Game) drawTooltip(screen *ebiten.Image) {
 		}
 		t.id, t.pass, t.valid = id, g.shown, true
 		t.lines = tooltipLines(info, g.arch.ClassNames)
+		w := 0.0
+		for _, l := range t.lines {
+			w = math.Max(w, text.Advance(l, f.Mono))
+		}
+		t.size = image.Pt(int(w)+20, int((lineHeight(f.Mono)+2)*float64(len(t.lines)))+14)
+		t.cache.invalidate()
 	}
-	f, th := g.fonts, g.theme
-	lh := lineHeight(f.Mono) + 2
-	w := 0.0
-	for _, l := range t.lines {
-		w = math.Max(w, text.Advance(l, f.Mono))
-	}
-	w += 20
-	h := lh*float64(len(t.lines)) + 14
 	// Beside the neuron, kept inside the network view.
 	k, i, _ := g.net.layout.Locate(id)
 	nx, ny := g.net.layout.Pos(k, i)
 	sx, sy := g.net.cam.ToScreen(nx, ny)
 	v := g.viewRect()
-	x := float64(sx) + 16
-	if x+w > float64(v.Max.X) {
-		x = float64(sx) - 16 - w
+	x := int(sx) + 16
+	if x+t.size.X > v.Max.X {
+		x = int(sx) - 16 - t.size.X
 	}
-	y := math.Min(math.Max(float64(sy)-h/2, float64(v.Min.Y)+4), float64(v.Max.Y)-h-4)
-	fillRoundedRect(screen, float32(x), float32(y), float32(w), float32(h), 6, fade(th.Panel, 0.96))
-	fillRect(screen, x, y, 3, h, th.Accent)
+	y := min(max(int(sy)-t.size.Y/2, v.Min.Y+4), v.Max.Y-t.size.Y-4)
+	t.cache.draw(screen, image.Rectangle{Min: image.Pt(x, y), Max: image.Pt(x, y).Add(t.size)}, g.renderTooltip)
+}
+
+func (g *Game) renderTooltip(dst *ebiten.Image) {
+	t, f, th := &g.tooltip, g.fonts, g.theme
+	w, h := float64(t.size.X), float64(t.size.Y)
+	fillRoundedRect(dst, 0, 0, float32(w), float32(h), 6, fade(th.Panel, 0.96))
+	fillRect(dst, 0, 0, 3, h, th.Accent)
+	lh := lineHeight(f.Mono) + 2
 	for j, l := range t.lines {
 		c := th.Text
 		if j == 0 {
@@ -128,7 +186,7 @@ func (g *Game) drawTooltip(screen *ebiten.Image) {
 		} else if j >= 4 {
 			c = th.TextDim
 		}
-		drawText(screen, l, f.Mono, x+10, y+7+float64(j)*lh, c, text.AlignStart)
+		drawText(dst, l, f.Mono, 10, 7+float64(j)*lh, c, text.AlignStart)
 	}
 }
 
@@ -157,11 +215,19 @@ func (g *Game) drawBanner(screen *ebiten.Image) {
 	if err == nil {
 		return
 	}
+	if err != g.bannerErr {
+		g.bannerErr = err
+		g.bannerCache.invalidate()
+	}
 	v := g.viewRect()
-	r := image.Rect(v.Min.X+12, v.Min.Y+10, v.Max.X-12, v.Min.Y+40)
-	fillRoundedRect(screen, float32(r.Min.X), float32(r.Min.Y), float32(r.Dx()), float32(r.Dy()), 5, mix(g.theme.Panel, g.theme.Positive, 0.45))
-	msg := fitText(err.Error(), g.fonts.Body, float64(r.Dx()-20))
-	drawTextMiddle(screen, msg, g.fonts.Body, float64(r.Min.X+10), r, g.theme.Text, text.AlignStart)
+	g.bannerCache.draw(screen, image.Rect(v.Min.X+12, v.Min.Y+10, v.Max.X-12, v.Min.Y+40), g.renderBanner)
+}
+
+func (g *Game) renderBanner(dst *ebiten.Image) {
+	r := dst.Bounds()
+	fillRoundedRect(dst, 0, 0, float32(r.Dx()), float32(r.Dy()), 5, mix(g.theme.Panel, g.theme.Positive, 0.45))
+	msg := fitText(g.bannerErr.Error(), g.fonts.Body, float64(r.Dx()-20))
+	drawTextMiddle(dst, msg, g.fonts.Body, 10, r, g.theme.Text, text.AlignStart)
 }
 
 // saveScreenshot writes the screen as a PNG.

@@ -104,7 +104,7 @@ func (b barLayout) sliderIndex(x, n int) int {
 
 // drawTimeline draws the bar: buttons, slider with a knob at the shown pass,
 // pass, step and epoch, and the playback delay.
-func drawTimeline(dst *ebiten.Image, r image.Rectangle, t *timeline, n int, step, epoch int, th *Theme, f *Fonts) barLayout {
+func drawTimeline(dst *ebiten.Image, r image.Rectangle, t *timeline, n int, step, epoch int, th *Theme, f *Fonts) {
 	s := f.Scale
 	b := layoutBar(r, s)
 	fillRect(dst, float64(r.Min.X), float64(r.Min.Y), float64(r.Dx()), float64(r.Dy()), th.Panel)
@@ -170,11 +170,39 @@ func drawTimeline(dst *ebiten.Image, r image.Rectangle, t *timeline, n int, step
 	drawTextMiddle(dst, "+", f.Bold, float64(b.faster.Min.X+b.faster.Dx()/2), b.faster, th.Text, text.AlignCenter)
 	mid := (b.slower.Max.X + b.faster.Min.X) / 2
 	drawTextMiddle(dst, fmt.Sprintf("delay %d ms", t.delay.Milliseconds()), f.Body, float64(mid), b.slower.Union(b.faster), th.TextDim, text.AlignCenter)
-	return b
 }
 
 func colorScale(c interface{ RGBA() (r, g, b, a uint32) }) ebiten.ColorScale {
 	var cs ebiten.ColorScale
 	cs.ScaleWithColor(c)
 	return cs
+}
+
+// barState is everything the timeline bar shows; it is drawn again only
+// when it changes.
+type barState struct {
+	size                  image.Point
+	index, n, step, epoch int
+	playing, follow, live bool
+	delay                 time.Duration
+}
+
+// drawTimeline lays out the bar for input and draws it from its cache.
+func (g *Game) drawTimeline(screen *ebiten.Image) {
+	r := g.barRect()
+	g.bar = layoutBar(r, g.fonts.Scale)
+	st := barState{size: r.Size(), index: g.tl.index, n: g.src.Len(), playing: g.tl.playing, follow: g.tl.follow, live: g.tl.live, delay: g.tl.delay}
+	if g.pass != nil {
+		st.step, st.epoch = g.pass.Step, g.pass.Epoch
+	}
+	if st != g.barState {
+		g.barState = st
+		g.barCache.invalidate()
+	}
+	g.barCache.draw(screen, r, g.renderTimeline)
+}
+
+func (g *Game) renderTimeline(dst *ebiten.Image) {
+	st := &g.barState
+	drawTimeline(dst, dst.Bounds(), &g.tl, st.n, st.step, st.epoch, g.theme, g.fonts)
 }

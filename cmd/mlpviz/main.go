@@ -55,7 +55,16 @@ func main() {
 			}
 		}
 	}
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	code := run(os.Args[1:], os.Stdout, os.Stderr)
+	// MLPVIZ_MEMPROFILE=file writes where the run allocated, for
+	// "go tool pprof -sample_index=alloc_objects".
+	if path := os.Getenv("MLPVIZ_MEMPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			pprof.Lookup("allocs").WriteTo(f, 0)
+			f.Close()
+		}
+	}
+	os.Exit(code)
 }
 
 // run executes one command line and returns the exit status.
