@@ -17,7 +17,7 @@ run: build
 
 # Every test: vet, then the whole suite; the window tests need an X
 # display, so the suite runs inside a virtual one (Xvfb).
-XVFB := $(shell command -v xvfb-run >/dev/null 2>&1 && echo xvfb-run -a -s "-screen 0 1920x1080x24")
+XVFB := $(if $(shell command -v xvfb-run),xvfb-run -a -s "-screen 0 1920x1080x24")
 
 test: setup
 	$(GO) vet ./...
