@@ -19,17 +19,19 @@ type benchRun struct {
 	// start of the next Update, when the frame showing it has been drawn
 	// and presented.
 	switchAt, hoverAt time.Time
+	switchShown       bool // the frame being drawn shows the last switch
 	switches, hovers  []time.Duration
 	work              time.Duration // time inside Update and Draw: our CPU work per frame
 	lastHover         int
 	mallocs           uint64 // heap allocations counted from the first timed frame
 }
 
-// frameStart closes the latencies of changes made in the previous Update.
+// frameStart closes the latencies of changes that the previous frame
+// showed: a switch once its geometry was in that frame, a hover at once.
 func (b *benchRun) frameStart(now time.Time) {
-	if !b.switchAt.IsZero() {
+	if !b.switchAt.IsZero() && b.switchShown {
 		b.switches = append(b.switches, now.Sub(b.switchAt))
-		b.switchAt = time.Time{}
+		b.switchAt, b.switchShown = time.Time{}, false
 	}
 	if !b.hoverAt.IsZero() {
 		b.hovers = append(b.hovers, now.Sub(b.hoverAt))
@@ -42,7 +44,7 @@ func (b *benchRun) frameStart(now time.Time) {
 func (b *benchRun) step(g *Game, i int) {
 	if n := g.src.Len(); n > 1 && i%10 == 5 {
 		g.tl.setIndex((g.tl.index+1)%n, n)
-		b.switchAt = time.Now()
+		b.switchAt, b.switchShown = time.Now(), false
 	}
 	v := g.viewRect()
 	cx, cy := float32(v.Min.X+v.Dx()/2), float32(v.Min.Y+v.Dy()/2)

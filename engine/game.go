@@ -197,6 +197,10 @@ func (g *Game) Update() error {
 	if n > 0 && g.tl.index != g.shown {
 		g.showPass(g.tl.index)
 	}
+	g.net.poll()
+	if g.bench != nil && !g.net.building && g.shown == g.tl.index {
+		g.bench.switchShown = true // this frame draws the newest pass's geometry
+	}
 	g.updatePlots()
 	// Ease by the real time since the last update: TPS may be "as fast as
 	// frames" (-1) when benchmarking, and frames can be late.
@@ -271,9 +275,7 @@ func (g *Game) handleKeys(now time.Time, n int) {
 		g.tl.changeDelay(delayStep)
 	case pressed(ebiten.KeyG):
 		g.net.mode = 1 - g.net.mode
-		if g.pass != nil {
-			g.net.setPass(g.pass)
-		}
+		g.net.setPass(g.pass)
 	case pressed(ebiten.Key0), pressed(ebiten.KeyC):
 		g.net.fit()
 	case pressed(ebiten.KeyEqual), pressed(ebiten.KeyKPAdd):
@@ -371,7 +373,8 @@ func (g *Game) Draw(screen *ebiten.Image) {
 	g.frames++
 	// A live training screenshot waits for its first pass; a file with no
 	// passes is captured as it is.
-	if g.pass != nil || (g.src.Len() == 0 && (g.src.Closed() || !g.opt.WaitForPass)) {
+	ready := !g.net.building // a screenshot shows the pass, not the one before it
+	if ready && (g.pass != nil || (g.src.Len() == 0 && (g.src.Closed() || !g.opt.WaitForPass))) {
 		g.shotFrames++
 	}
 	if g.bench != nil && !g.done && g.bench.frame(time.Now()) {

@@ -33,8 +33,20 @@ type network struct {
 	cam    *scene.Camera
 	mode   scene.RangeMode
 
-	neuronShader, edgeShader *ebiten.Shader
-	neuronOpts, edgeOpts     ebiten.DrawTrianglesShaderOptions
+	neuronShader, edgeShader, bandShader *ebiten.Shader
+	neuronOpts, edgeOpts, bandOpts       ebiten.DrawTrianglesShaderOptions
+
+	// Spans chosen each frame (culling and level of detail), reused.
+	neuronSpans, edgeSpans, bandSpans []scene.Span
+
+	// A new pass's geometry is built on a goroutine into spare, then
+	// swapped in, so the window never waits for a large head.
+	spare    *scene.Geometry
+	building bool
+	built    chan *scene.Geometry
+	queued   *collector.Pass // the newest pass asked for while building
+	hasQueue bool
+	inline   bool // the head is small: build on the spot, within the frame
 
 	hovered, pinned          []float32 // one value each: neuron id or -1
 	edgeHover, dim, strength []float32
@@ -59,22 +71,71 @@ func newNetwork(arch *collector.Architecture) (*network, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compile edges.kage: %w", err)
 	}
+	bs, err := ebiten.NewShader(shaders.Bands)
+	if err != nil {
+		return nil, fmt.Errorf("compile bands.kage: %w", err)
+	}
 	n := &network{
 		layout: l, geom: scene.NewGeometry(l), picker: scene.NewPicker(l), cam: scene.NewCamera(),
-		neuronShader: ns, edgeShader: es,
+		neuronShader: ns, edgeShader: es, bandShader: bs,
+		spare: scene.NewGeometry(l), built: make(chan *scene.Geometry, 1),
 		hovered: []float32{-1}, pinned: []float32{-1}, edgeHover: []float32{-1},
 		dim: []float32{0.12}, strength: []float32{1},
 		ranges: make([]float32, shaders.MaxLayers), scales: make([]float32, shaders.MaxLayers),
 	}
 	n.neuronOpts.Uniforms = map[string]any{"Hovered": n.hovered, "Pinned": n.pinned, "Ranges": n.ranges}
 	n.edgeOpts.Uniforms = map[string]any{"Hovered": n.edgeHover, "Dim": n.dim, "Strength": n.strength, "Scales": n.scales}
-	n.setPass(nil) // the architecture shows before the first pass arrives
+	n.bandOpts.Uniforms = map[string]any{"Hovered": n.edgeHover, "Dim": n.dim}
+	edges := 0
+	for k := 0; k+1 < len(l.Layers); k++ {
+		edges += l.Layers[k].N * l.Layers[k+1].N
+	}
+	n.inline = edges <= scene.FullDrawLimit
+	n.geom.Build(nil, n.mode) // the architecture shows before the first pass arrives
+	n.adopt()
 	return n, nil
 }
 
-// setPass rebuilds the geometry for p: the only time vertex data changes.
+// setPass asks for the geometry of p: built on a goroutine into the spare
+// geometry, and shown once ready (poll). Vertex data changes only here.
 func (n *network) setPass(p *collector.Pass) {
-	n.geom.Build(p, n.mode)
+	if n.inline { // a few milliseconds: the switch shows in this very frame
+		n.geom.Build(p, n.mode)
+		n.adopt()
+		return
+	}
+	if n.building {
+		n.queued, n.hasQueue = p, true // only the newest request matters
+		return
+	}
+	n.building = true
+	g, mode := n.spare, n.mode
+	go func() {
+		g.Build(p, mode)
+		n.built <- g
+	}()
+}
+
+// poll swaps in a finished geometry and reports whether it did.
+func (n *network) poll() bool {
+	select {
+	case g := <-n.built:
+		n.spare, n.geom = n.geom, g
+		n.building = false
+		n.adopt()
+		if n.hasQueue {
+			p := n.queued
+			n.queued, n.hasQueue = nil, false
+			n.setPass(p)
+		}
+		return true
+	default:
+		return false
+	}
+}
+
+// adopt takes the shown geometry's colour ranges into the uniforms.
+func (n *network) adopt() {
 	copy(n.ranges, n.geom.Ranges)
 	copy(n.scales, n.geom.WeightScales)
 	// Many overlapping connections need less opacity each to stay readable.
@@ -112,13 +173,26 @@ func (n *network) setHover(hovered, pinned int) {
 	n.edgeHover[0] = float32(lit)
 }
 
+// draw submits what the camera sees: the aggregate, then each visible
+// layer pair's top connections, then the visible layers' neurons.
 func (n *network) draw(dst *ebiten.Image) {
-	if n.geom.Builds == 0 {
-		return
+	g := n.geom
+	n.neuronSpans = g.VisibleLayers(n.cam, n.view, n.neuronSpans)
+	n.edgeSpans = g.Visible(n.cam, n.view, n.edgeSpans)
+	n.bandSpans = g.VisibleBands(n.cam, n.view, n.bandSpans)
+	g.Project(n.cam, n.neuronSpans, n.edgeSpans, n.bandSpans)
+	drawSpans(dst, g.BandVerts, n.bandSpans, g.QuadIdx, n.bandShader, &n.bandOpts)
+	drawSpans(dst, g.EdgeVerts, n.edgeSpans, g.QuadIdx, n.edgeShader, &n.edgeOpts)
+	drawSpans(dst, g.NeuronVerts, n.neuronSpans, g.QuadIdx, n.neuronShader, &n.neuronOpts)
+}
+
+// drawSpans draws quads [Lo, Hi) of verts for each span, one call each;
+// every call passes only its own vertices, since Ebitengine copies every
+// vertex it is given.
+func drawSpans(dst *ebiten.Image, verts []scene.Vertex, spans []scene.Span, idx []uint32, sh *ebiten.Shader, op *ebiten.DrawTrianglesShaderOptions) {
+	for _, s := range spans {
+		if s.Hi > s.Lo {
+			dst.DrawTrianglesShader32(ebitenVertices(verts[4*s.Lo:4*s.Hi]), idx[:6*(s.Hi-s.Lo)], sh, op)
+		}
 	}
-	n.geom.Project(n.cam)
-	if len(n.geom.EdgeIdx) > 0 {
-		dst.DrawTrianglesShader32(ebitenVertices(n.geom.EdgeVerts), n.geom.EdgeIdx, n.edgeShader, &n.edgeOpts)
-	}
-	dst.DrawTrianglesShader32(ebitenVertices(n.geom.NeuronVerts), n.geom.NeuronIdx, n.neuronShader, &n.neuronOpts)
 }

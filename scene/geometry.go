@@ -12,7 +12,7 @@ import (
 // shaders/ the colour and custom fields carry data, not colours.
 type Vertex struct {
 	DstX, DstY                         float32 // screen position, written by Project
-	SrcX, SrcY                         float32 // quad-local coordinates in -1..1, for antialiasing
+	SrcX, SrcY                         float32 // quad-local coordinates, for antialiasing
 	ColorR, ColorG, ColorB, ColorA     float32
 	Custom0, Custom1, Custom2, Custom3 float32
 }
@@ -24,38 +24,84 @@ const (
 	FlagNonFinal = 2 // NaN or ±Inf: drawn in its own colour
 )
 
-// EdgeBudget caps the connections drawn at once. Up to it every connection
-// is drawn; above it each target neuron keeps its strongest incoming
-// connections by |w·a| for the probe.
-const EdgeBudget = 200_000
+const (
+	// EdgeBudget caps the connections kept in the vertex data. Each target
+	// neuron keeps its strongest incoming connections by |w·a| for the
+	// probe, the same number for every target so every neuron stays
+	// connected.
+	EdgeBudget = 200_000
+	// FullDrawLimit is the largest head drawn connection by connection at
+	// every zoom; bigger heads draw each target's top k, k growing with the
+	// zoom, over an aggregate of the whole weight mass.
+	FullDrawLimit = 20_000
+	// bandRows is how many horizontal bands of a layer the aggregate uses.
+	bandRows = 12
+)
+
+// Pair is the vertex data of the connections between layer K and K+1.
+// Quads are rank-major: first every target's strongest incoming
+// connection, then every target's second strongest, and so on, so drawing
+// the top k per target is drawing a prefix, and a zoom changes only how long
+// that prefix is.
+type Pair struct {
+	K            int
+	First, Quads int     // quads [First, First+Quads) of EdgeVerts
+	RankEnd      []int   // quads covering ranks 0..r: RankEnd[r]
+	MinX, MaxX   float32 // world x-range, for culling
+	Band         Span    // the aggregate quads of this pair in BandVerts
+}
+
+// Span is a range of quads [Lo, Hi).
+type Span struct{ Lo, Hi int }
 
 // Geometry is the vertex data of one pass: neurons as quads (4 vertices, 6
-// indices each) and connections as quads. Build fills everything that
-// depends on the pass; Project only rewrites screen positions for the
-// camera, so hover, zoom and pan never rebuild it.
+// indices each), connections as quads, and for large heads an aggregate
+// of band-to-band quads. Build fills everything that depends on the pass;
+// Visible and Project only choose and place what the camera sees, so
+// hover, zoom and pan never rebuild it.
 type Geometry struct {
 	Layout *Layout
 
 	NeuronVerts []Vertex
-	NeuronIdx   []uint32
 	EdgeVerts   []Vertex
-	EdgeIdx     []uint32
+	BandVerts   []Vertex
+	Pairs       []Pair
+	// QuadIdx indexes quads 0..n-1 of any vertex slice that starts at a
+	// quad boundary: every draw uses a prefix of it.
+	QuadIdx []uint32
 
 	// Ranges are the per-layer activation magnitudes at the ends of the
 	// colour scale; WeightScales the per-layer-pair |w| at full strength.
 	Ranges       []float32
 	WeightScales []float32
 
-	NonFinite int // NaN or Inf values among this pass's activations and weights
-	Edges     int // connections drawn
-	AllEdges  int // connections in the head
-	Builds    int // how many times Build ran: tests prove hover/zoom/pan do not
+	NonFinite int  // NaN or Inf values among this pass's activations and weights
+	Edges     int  // connections in the vertex data
+	AllEdges  int  // connections in the head
+	Full      bool // every connection is drawn at every zoom
+	Builds    int  // how many times Build ran: tests prove hover/zoom/pan do not
 
 	neuronWorld []float32 // per neuron: centre x, y
 	edgeWorld   []float32 // per edge vertex: world x, y, unit normal x, y, half width (px)
+	bandWorld   []float32 // per band vertex: world x, y
 	scratch     []float32
 	values      [][]float32
-	order       []int32
+	picks       []ranked
+	row         []ranked
+	bandW       []float64 // per band pair: sum w, sum |w|
+	bandRuns    []bandRun
+}
+
+// bandRun is a run of a layer's neurons that fall in one aggregate band.
+type bandRun struct{ lo, hi, band int }
+
+// abs32 is |x| without a round trip through float64.
+func abs32(x float32) float32 { return math.Float32frombits(math.Float32bits(x) &^ (1 << 31)) }
+
+// ranked is one candidate connection into a target: its source and |w·a|.
+type ranked struct {
+	src int32
+	c   float32
 }
 
 // NewGeometry prepares geometry for a layout; call Build for each pass.
@@ -73,12 +119,15 @@ func (g *Geometry) Build(p *collector.Pass, mode RangeMode) {
 	g.Ranges, g.scratch = Ranges(g.values, mode, g.Ranges, g.scratch)
 	g.NonFinite = 0
 	g.buildNeurons()
-	if p == nil {
-		g.EdgeVerts, g.edgeWorld, g.EdgeIdx = g.EdgeVerts[:0], g.edgeWorld[:0], g.EdgeIdx[:0]
-		g.Edges, g.AllEdges = 0, 0
-		return
+	g.EdgeVerts, g.edgeWorld = g.EdgeVerts[:0], g.edgeWorld[:0]
+	g.BandVerts, g.bandWorld = g.BandVerts[:0], g.bandWorld[:0]
+	g.Pairs, g.WeightScales = g.Pairs[:0], g.WeightScales[:0]
+	g.Edges, g.AllEdges = 0, 0
+	if p != nil {
+		g.buildEdges(p)
 	}
-	g.buildEdges(p)
+	most := max(len(g.NeuronVerts), len(g.EdgeVerts), len(g.BandVerts)) / 4
+	g.QuadIdx = quadIndices(g.QuadIdx, most)
 }
 
 // layerValues is what colours layer k's neurons: the first Linear's input,
@@ -130,13 +179,12 @@ func (g *Geometry) buildNeurons() {
 			}
 		}
 	}
-	g.NeuronIdx = quadIndices(g.NeuronIdx, n)
 }
 
-// quadIndices returns indices for n quads of 4 vertices, reusing idx when
-// it already has them.
+// quadIndices returns indices for at least n quads of 4 vertices, reusing
+// idx when it already has them.
 func quadIndices(idx []uint32, n int) []uint32 {
-	if len(idx) == 6*n {
+	if len(idx) >= 6*n {
 		return idx
 	}
 	idx = idx[:0]
@@ -149,68 +197,140 @@ func quadIndices(idx []uint32, n int) []uint32 {
 
 func (g *Geometry) buildEdges(p *collector.Pass) {
 	l := g.Layout
-	g.AllEdges, g.Edges = 0, 0
+	targets := 0
 	for k := 0; k+1 < len(l.Layers); k++ {
 		g.AllEdges += l.Layers[k].N * l.Layers[k+1].N
+		targets += l.Layers[k+1].N
 	}
-	// Top-k per target neuron once the head has more connections than the
-	// budget: the same k for every target keeps every neuron connected.
-	perTarget := math.MaxInt
+	g.Full = g.AllEdges <= FullDrawLimit
+	keep := math.MaxInt // connections kept per target
 	if g.AllEdges > EdgeBudget {
-		targets := 0
-		for k := 1; k < len(l.Layers); k++ {
-			targets += l.Layers[k].N
-		}
-		perTarget = max(1, EdgeBudget/targets)
+		keep = max(1, EdgeBudget/targets)
 	}
-	g.EdgeVerts = g.EdgeVerts[:0]
-	g.edgeWorld = g.edgeWorld[:0]
-	g.WeightScales = g.WeightScales[:0]
 	for k := 0; k+1 < len(l.Layers); k++ {
 		lp := &p.Layers[k]
 		in, out := l.Layers[k].N, l.Layers[k+1].N
-		g.scratch = appendAbs(g.scratch[:0], lp.Weight)
-		scale := percentile(g.scratch, robustPercentile)
+		scale := g.weightScale(lp.Weight)
 		g.WeightScales = append(g.WeightScales, scale)
-		for _, w := range lp.Weight {
-			if !Finite(w) {
-				g.NonFinite++
+		pair := Pair{K: k, First: len(g.EdgeVerts) / 4,
+			MinX: l.Layers[k].Bounds.MinX, MaxX: l.Layers[k+1].Bounds.MaxX}
+		ranks := min(keep, in)
+		// order[o*ranks+r] is the source of target o's r-th strongest input.
+		order := g.rankInputs(lp, in, out, ranks)
+		if g.Full {
+			// Drawn whole at every zoom: keep each target's inputs together
+			// (source order), which the rasteriser's caches prefer.
+			for o := 0; o < out; o++ {
+				for j := 0; j < in; j++ {
+					g.addEdge(k, j, o, lp.Weight[o*in+j], scale)
+				}
+			}
+		} else {
+			for r := 0; r < ranks; r++ {
+				for o := 0; o < out; o++ {
+					j := int(order[o*ranks+r].src)
+					g.addEdge(k, j, o, lp.Weight[o*in+j], scale)
+				}
+				pair.RankEnd = append(pair.RankEnd, len(g.EdgeVerts)/4-pair.First)
 			}
 		}
-		for o := 0; o < out; o++ {
-			row := lp.Weight[o*in : (o+1)*in]
-			sources := g.strongest(row, lp.Input, perTarget)
-			for _, j := range sources {
-				g.addEdge(k, int(j), o, row[j], scale)
-			}
+		pair.Quads = len(g.EdgeVerts)/4 - pair.First
+		if !g.Full {
+			pair.Band = g.buildBands(k, lp)
 		}
+		g.Pairs = append(g.Pairs, pair)
 	}
 	g.Edges = len(g.EdgeVerts) / 4
-	g.EdgeIdx = quadIndices(g.EdgeIdx, g.Edges)
 }
 
-// strongest returns the indices of row (all of them, when k covers the row)
-// ordered so the first k have the largest |w·a|.
-func (g *Geometry) strongest(row, act []float32, k int) []int32 {
-	g.order = g.order[:0]
-	for j := range row {
-		g.order = append(g.order, int32(j))
-	}
-	if k >= len(row) {
-		return g.order
-	}
-	contrib := func(j int32) float64 { return math.Abs(float64(row[j]) * float64(act[j])) }
-	slices.SortFunc(g.order, func(a, b int32) int {
-		ca, cb := contrib(a), contrib(b)
-		switch {
-		case ca > cb:
-			return -1
-		case ca < cb:
-			return 1
+// weightScale is |w| at full strength for one layer pair: the 98th
+// percentile of |w|, estimated from a strided sample of at most 64Ki
+// weights (sorting 4 million weights would cost more than the whole build).
+func (g *Geometry) weightScale(w []float32) float32 {
+	step := max(1, len(w)/65536)
+	g.scratch = g.scratch[:0]
+	for i := 0; i < len(w); i += step {
+		if x := w[i]; Finite(x) {
+			g.scratch = append(g.scratch, float32(math.Abs(float64(x))))
 		}
-		return int(a - b)
-	})
-	return g.order[:k]
+	}
+	for _, x := range w {
+		if !Finite(x) {
+			g.NonFinite++
+		}
+	}
+	return percentile(g.scratch, robustPercentile)
+}
+
+// rankInputs returns, for every target of a layer pair, its ranks
+// strongest inputs by |w·a|, strongest first, as out rows of ranks entries.
+func (g *Geometry) rankInputs(lp *collector.LayerPass, in, out, ranks int) []ranked {
+	g.picks = slices.Grow(g.picks[:0], out*ranks)[:out*ranks]
+	g.row = slices.Grow(g.row[:0], in)[:in]
+	row := g.row
+	a := lp.Input[:in]
+	for o := 0; o < out; o++ {
+		w := lp.Weight[o*in : (o+1)*in]
+		for j := range row {
+			c := abs32(w[j] * a[j])
+			if !Finite(c) {
+				c = 0
+			}
+			row[j] = ranked{int32(j), c}
+		}
+		if ranks < in {
+			selectTop(row, ranks) // the strongest ranks now lead, unordered
+		}
+		top := row[:ranks]
+		slices.SortFunc(top, func(a, b ranked) int {
+			switch {
+			case a.c > b.c:
+				return -1
+			case a.c < b.c:
+				return 1
+			}
+			return int(a.src - b.src)
+		})
+		copy(g.picks[o*ranks:], top)
+	}
+	return g.picks
+}
+
+// selectTop moves the k largest entries of v (by c) to its front, in no
+// particular order: quickselect, linear on average, so ranking 4,096 inputs
+// of each of 1,024 targets stays cheap.
+func selectTop(v []ranked, k int) {
+	lo, hi := 0, len(v)-1
+	for lo < hi {
+		// Median of three as the pivot, to stay linear on sorted input.
+		mid := lo + (hi-lo)/2
+		if v[mid].c > v[lo].c {
+			v[mid], v[lo] = v[lo], v[mid]
+		}
+		if v[hi].c > v[lo].c {
+			v[hi], v[lo] = v[lo], v[hi]
+		}
+		if v[mid].c > v[hi].c {
+			v[mid], v[hi] = v[hi], v[mid]
+		}
+		pivot := v[hi].c
+		i := lo
+		for j := lo; j < hi; j++ {
+			if v[j].c > pivot {
+				v[i], v[j] = v[j], v[i]
+				i++
+			}
+		}
+		v[i], v[hi] = v[hi], v[i]
+		switch {
+		case i == k || i == k-1:
+			return
+		case i < k:
+			lo = i + 1
+		default:
+			hi = i - 1
+		}
+	}
 }
 
 // addEdge appends one connection quad from neuron j of layer k to neuron o
@@ -245,25 +365,179 @@ func (g *Geometry) addEdge(k, j, o int, w, scale float32) {
 	}
 }
 
-// Project writes every vertex's screen position for camera c: the only
-// per-frame work on the geometry, with no allocation. Neurons never shrink
-// below about a pixel so that a zoomed-out head stays visible.
-func (g *Geometry) Project(c *Camera) {
+// buildBands adds the aggregate of one layer pair: each layer cut into
+// horizontal bands of grid rows, and one quad from every source band to
+// every target band carrying the weight mass (Σ|w|) between them and its
+// sign balance (Σw / Σ|w|), so the eye sees where the weight is even where
+// single connections are not drawn.
+func (g *Geometry) buildBands(k int, lp *collector.LayerPass) Span {
+	l := g.Layout
+	src, dst := &l.Layers[k], &l.Layers[k+1]
+	sb, tb := min(bandRows, src.Rows), min(bandRows, dst.Rows)
+	g.bandW = slices.Grow(g.bandW[:0], 2*sb*tb)[:2*sb*tb]
+	clear(g.bandW)
+	in := src.N
+	// Source bands change only every few grid rows: sum each run of a row's
+	// weights that falls in one band, then add the run to the cell.
+	runs := g.bandRuns[:0]
+	for j := 0; j < in; {
+		s := (j / src.Cols) * sb / src.Rows
+		end := j
+		for end < in && (end/src.Cols)*sb/src.Rows == s {
+			end++
+		}
+		runs = append(runs, bandRun{lo: j, hi: end, band: s})
+		j = end
+	}
+	g.bandRuns = runs
+	for o := 0; o < dst.N; o++ {
+		t := (o / dst.Cols) * tb / dst.Rows
+		row := lp.Weight[o*in : (o+1)*in]
+		for _, r := range runs {
+			var sum, mass float32
+			for _, w := range row[r.lo:r.hi] {
+				if Finite(w) {
+					sum += w
+					mass += abs32(w)
+				}
+			}
+			cell := 2 * (r.band*tb + t)
+			g.bandW[cell] += float64(sum)
+			g.bandW[cell+1] += float64(mass)
+		}
+	}
+	heaviest := 0.0
+	for c := 1; c < len(g.bandW); c += 2 {
+		heaviest = math.Max(heaviest, g.bandW[c])
+	}
+	span := Span{Lo: len(g.BandVerts) / 4}
+	bandY := func(ll *LayerLayout, b, bands int) (y0, y1 float32) {
+		r0, r1 := b*ll.Rows/bands, (b+1)*ll.Rows/bands
+		return ll.Top + float32(r0)*neuronSpacing - neuronSpacing/2, ll.Top + float32(r1-1)*neuronSpacing + neuronSpacing/2
+	}
+	x0, x1 := src.Bounds.MaxX, dst.Bounds.MinX
+	for s := 0; s < sb; s++ {
+		sy0, sy1 := bandY(src, s, sb)
+		for t := 0; t < tb; t++ {
+			sum, mass := g.bandW[2*(s*tb+t)], g.bandW[2*(s*tb+t)+1]
+			if mass == 0 || heaviest == 0 {
+				continue
+			}
+			ty0, ty1 := bandY(dst, t, tb)
+			balance, share := float32(sum/mass), float32(mass/heaviest)
+			for c := 0; c < 4; c++ {
+				x, y := x0, sy0
+				switch c {
+				case 1:
+					x, y = x1, ty0
+				case 2:
+					y = sy1
+				case 3:
+					x, y = x1, ty1
+				}
+				g.BandVerts = append(g.BandVerts, Vertex{
+					SrcX: float32(c & 1), SrcY: float32(c>>1)*2 - 1, ColorA: 1,
+					Custom0: balance, Custom1: share, Custom3: float32(k),
+				})
+				g.bandWorld = append(g.bandWorld, x, y)
+			}
+		}
+	}
+	span.Hi = len(g.BandVerts) / 4
+	return span
+}
+
+// PerTarget is how many connections into each target neuron are drawn at
+// zoom z: all of them for small heads; otherwise a few when the head is
+// fitted to the view, more as the user zooms in, up to what was kept.
+func (g *Geometry) PerTarget(z float32) int {
+	if g.Full {
+		return math.MaxInt
+	}
+	return max(2, int(math.Ceil(float64(z)*24)))
+}
+
+// Visible appends to dst the spans of edge quads to draw for camera c over
+// screen rectangle view: for each layer pair whose columns are on screen,
+// the prefix holding each target's strongest PerTarget connections.
+func (g *Geometry) Visible(c *Camera, view Rect, dst []Span) []Span {
+	dst = dst[:0]
+	k := g.PerTarget(c.Zoom)
+	for i := range g.Pairs {
+		p := &g.Pairs[i]
+		if p.Quads == 0 || !g.onScreen(c, view, p.MinX, p.MaxX) {
+			continue
+		}
+		n := p.Quads
+		if k < len(p.RankEnd) {
+			n = p.RankEnd[k-1]
+		}
+		dst = append(dst, Span{p.First, p.First + n})
+	}
+	return dst
+}
+
+// VisibleBands appends the aggregate spans of the pairs on screen.
+func (g *Geometry) VisibleBands(c *Camera, view Rect, dst []Span) []Span {
+	dst = dst[:0]
+	for i := range g.Pairs {
+		p := &g.Pairs[i]
+		if p.Band.Hi > p.Band.Lo && g.onScreen(c, view, p.MinX, p.MaxX) {
+			dst = append(dst, p.Band)
+		}
+	}
+	return dst
+}
+
+// VisibleLayers appends the neuron-quad spans of the layers on screen.
+func (g *Geometry) VisibleLayers(c *Camera, view Rect, dst []Span) []Span {
+	dst = dst[:0]
+	for k := range g.Layout.Layers {
+		ll := &g.Layout.Layers[k]
+		if g.onScreen(c, view, ll.Bounds.MinX, ll.Bounds.MaxX) {
+			dst = append(dst, Span{ll.First, ll.First + ll.N})
+		}
+	}
+	return dst
+}
+
+func (g *Geometry) onScreen(c *Camera, view Rect, minX, maxX float32) bool {
+	x0, _ := c.ToScreen(minX, 0)
+	x1, _ := c.ToScreen(maxX, 0)
+	return x1 >= view.MinX && x0 <= view.MaxX
+}
+
+// Project writes the screen positions of the quads in spans for camera c:
+// the only per-frame work on the geometry, with no allocation. Neurons never
+// shrink below about a pixel, so a zoomed-out head stays visible as points.
+func (g *Geometry) Project(c *Camera, neurons, edges, bands []Span) {
 	z, px, py := c.Zoom, c.PanX, c.PanY
 	r := max(neuronRadius*z, 1.2) + 1 // +1 px for the antialiased rim
 	nw := g.neuronWorld
-	for i := range g.NeuronVerts {
-		v := &g.NeuronVerts[i]
-		id := i >> 2
-		v.DstX = nw[2*id]*z + px + v.SrcX*r
-		v.DstY = nw[2*id+1]*z + py + v.SrcY*r
+	for _, s := range neurons {
+		for i := 4 * s.Lo; i < 4*s.Hi; i++ {
+			v := &g.NeuronVerts[i]
+			id := i >> 2
+			v.DstX = nw[2*id]*z + px + v.SrcX*r
+			v.DstY = nw[2*id+1]*z + py + v.SrcY*r
+		}
 	}
 	width := min(max(z, 0.6), 2.5) // lines thicken a little as the user zooms in
 	ew := g.edgeWorld
-	for i := range g.EdgeVerts {
-		v := &g.EdgeVerts[i]
-		e := ew[5*i : 5*i+5 : 5*i+5]
-		v.DstX = e[0]*z + px + e[2]*e[4]*width
-		v.DstY = e[1]*z + py + e[3]*e[4]*width
+	for _, s := range edges {
+		for i := 4 * s.Lo; i < 4*s.Hi; i++ {
+			v := &g.EdgeVerts[i]
+			e := ew[5*i : 5*i+5 : 5*i+5]
+			v.DstX = e[0]*z + px + e[2]*e[4]*width
+			v.DstY = e[1]*z + py + e[3]*e[4]*width
+		}
+	}
+	bw := g.bandWorld
+	for _, s := range bands {
+		for i := 4 * s.Lo; i < 4*s.Hi; i++ {
+			v := &g.BandVerts[i]
+			v.DstX = bw[2*i]*z + px
+			v.DstY = bw[2*i+1]*z + py
+		}
 	}
 }

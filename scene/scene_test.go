@@ -3,6 +3,7 @@ package scene
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/mlpviz/mlpviz/collector"
@@ -103,7 +104,7 @@ func TestGeometry(t *testing.T) {
 	if g.AllEdges != 15792 || g.Edges != 15792 {
 		t.Fatalf("edges %d of %d, want all 15792", g.Edges, g.AllEdges)
 	}
-	if len(g.NeuronVerts) != 4*l.Neurons() || len(g.NeuronIdx) != 6*l.Neurons() || len(g.EdgeIdx) != 6*g.Edges {
+	if len(g.NeuronVerts) != 4*l.Neurons() || len(g.EdgeVerts) != 4*g.Edges || len(g.QuadIdx) < 6*g.Edges || !g.Full {
 		t.Fatal("vertex or index counts do not match")
 	}
 	if g.NonFinite != 1 {
@@ -118,8 +119,13 @@ func TestGeometry(t *testing.T) {
 		t.Fatalf("output neuron 3: %+v, want probability 1", v)
 	}
 	cam := NewCamera()
-	cam.Fit(l.Bounds, Rect{0, 0, 1000, 700}, true)
-	g.Project(cam)
+	view := Rect{0, 0, 1000, 700}
+	cam.Fit(l.Bounds, view, true)
+	edges := g.Visible(cam, view, nil)
+	if n := quads(edges); n != 15792 {
+		t.Fatalf("a small head fitted to the view draws %d connections, want all 15792", n)
+	}
+	g.Project(cam, g.VisibleLayers(cam, view, nil), edges, nil)
 	// A neuron's quad is centred on its projected position.
 	x, y := l.Pos(1, 7)
 	sx, sy := cam.ToScreen(x, y)
@@ -139,13 +145,20 @@ func TestHoverZoomPanDoNotRebuild(t *testing.T) {
 	edges := &g.EdgeVerts[0]
 	cam := NewCamera()
 	picker := NewPicker(l)
-	allocs := testing.AllocsPerRun(50, func() {
+	view := Rect{0, 0, 1000, 700}
+	var ns, es, bs []Span
+	frame := func() {
 		cam.ZoomAt(400, 300, 1.1)
 		cam.PanBy(3, -2)
 		cam.Step(1.0 / 60)
-		g.Project(cam)
+		ns = g.VisibleLayers(cam, view, ns)
+		es = g.Visible(cam, view, es)
+		bs = g.VisibleBands(cam, view, bs)
+		g.Project(cam, ns, es, bs)
 		picker.Pick(10, 10, 2)
-	})
+	}
+	frame() // the span slices reach their size
+	allocs := testing.AllocsPerRun(50, frame)
 	if allocs != 0 {
 		t.Fatalf("%v allocations per frame", allocs)
 	}
@@ -173,16 +186,9 @@ func TestEdgeBudget(t *testing.T) {
 			best, bestV = j, v
 		}
 	}
-	found := false
-	for i := 0; i < len(g.EdgeVerts); i += 4 {
-		v := g.EdgeVerts[i]
-		if v.Custom3 == 0 && v.Custom2 == float32(l.Layers[1].First) && v.Custom1 == float32(best) {
-			found = true
-			break
-		}
-	}
-	if !found {
-		t.Fatal("the strongest connection into neuron 0 was dropped")
+	// Rank-major: the pair's first quad is target 0's strongest input.
+	if v := g.EdgeVerts[4*g.Pairs[0].First]; v.Custom2 != float32(l.Layers[1].First) || v.Custom1 != float32(best) {
+		t.Fatalf("first quad joins %v to %v; want the strongest input %d of target 0", v.Custom1, v.Custom2, best)
 	}
 }
 
@@ -220,15 +226,35 @@ func TestCameraZoomAtKeepsPoint(t *testing.T) {
 	}
 }
 
+var benchHeads = []struct {
+	name string
+	head []collector.LinearShape
+}{
+	{"cnn", cnnHead},
+	{"cnn_large", []collector.LinearShape{{In: 6272, Out: 128}, {In: 128, Out: 64}, {In: 64, Out: 10}}},
+	{"cifar10_cnn", cifarHead},
+}
+
+// BenchmarkPick times one hover lookup at a random point of each head.
+func BenchmarkPick(b *testing.B) {
+	for _, c := range benchHeads {
+		b.Run(c.name, func(b *testing.B) {
+			l, _ := NewLayout(c.head)
+			p := NewPicker(l)
+			rng := rand.New(rand.NewPCG(1, 2))
+			w, h := l.Bounds.MaxX-l.Bounds.MinX, l.Bounds.MaxY-l.Bounds.MinY
+			b.ReportAllocs()
+			for b.Loop() {
+				p.Pick(l.Bounds.MinX+rng.Float32()*w, l.Bounds.MinY+rng.Float32()*h, 2)
+			}
+		})
+	}
+}
+
+// BenchmarkBuildPass times building the vertex data of a new pass of each
+// head at full size: what stands between a pass switch and its frame.
 func BenchmarkBuildPass(b *testing.B) {
-	for _, c := range []struct {
-		name string
-		head []collector.LinearShape
-	}{
-		{"cnn", cnnHead},
-		{"cnn_large", []collector.LinearShape{{In: 6272, Out: 128}, {In: 128, Out: 64}, {In: 64, Out: 10}}},
-		{"cifar10_cnn", []collector.LinearShape{{In: 4096, Out: 1024}, {In: 1024, Out: 512}, {In: 512, Out: 10}}},
-	} {
+	for _, c := range benchHeads {
 		b.Run(c.name, func(b *testing.B) {
 			l, _ := NewLayout(c.head)
 			g := NewGeometry(l)
@@ -246,10 +272,88 @@ func BenchmarkProject(b *testing.B) {
 	g := NewGeometry(l)
 	g.Build(randomPass(cnnHead, 6), PerLayer)
 	cam := NewCamera()
+	view := Rect{0, 0, 1000, 700}
+	cam.Fit(l.Bounds, view, true)
+	ns, es := g.VisibleLayers(cam, view, nil), g.Visible(cam, view, nil)
 	b.ReportAllocs()
 	for b.Loop() {
 		cam.PanBy(1, 0)
-		g.Project(cam)
+		g.Project(cam, ns, es, nil)
+	}
+}
+
+func quads(spans []Span) int {
+	n := 0
+	for _, s := range spans {
+		n += s.Hi - s.Lo
+	}
+	return n
+}
+
+var cifarHead = []collector.LinearShape{{In: 4096, Out: 1024}, {In: 1024, Out: 512}, {In: 512, Out: 10}}
+
+// TestLevelOfDetail: a head too big to draw whole shows a few connections
+// per target when fitted and more as the user zooms in, as a prefix of the
+// same vertex data, over an aggregate of the whole weight mass.
+func TestLevelOfDetail(t *testing.T) {
+	l, _ := NewLayout(cifarHead)
+	g := NewGeometry(l)
+	g.Build(randomPass(cifarHead, 7), PerLayer)
+	if g.Full || g.AllEdges != 4096*1024+1024*512+5120 {
+		t.Fatalf("full=%v all=%d", g.Full, g.AllEdges)
+	}
+	view := Rect{0, 0, 1280, 720}
+	cam := NewCamera()
+	cam.Fit(l.Bounds, view, true)
+	fitted := quads(g.Visible(cam, view, nil))
+	cam.ZoomAt(640, 360, 8)
+	for i := 0; i < 300; i++ {
+		cam.Step(1.0 / 60)
+	}
+	zoomed := quads(g.Visible(cam, view, nil))
+	if fitted < 1546*2 || zoomed <= fitted || g.Builds != 1 {
+		t.Fatalf("fitted %d quads, zoomed 8x %d, builds %d", fitted, zoomed, g.Builds)
+	}
+	// Every band pair with weight gets an aggregate quad; the heaviest has
+	// share 1 and every share lies in (0, 1].
+	if quads(g.VisibleBands(cam, view, nil)) == 0 {
+		t.Fatal("no aggregate for a large head")
+	}
+	heaviest := float32(0)
+	for i := 0; i < len(g.BandVerts); i += 4 {
+		v := g.BandVerts[i]
+		if v.Custom1 <= 0 || v.Custom1 > 1 || v.Custom0 < -1 || v.Custom0 > 1 {
+			t.Fatalf("band %d: share %v balance %v", i/4, v.Custom1, v.Custom0)
+		}
+		heaviest = max(heaviest, v.Custom1)
+	}
+	if heaviest != 1 {
+		t.Fatalf("heaviest band share %v, want 1", heaviest)
+	}
+}
+
+func TestSelectTop(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	for _, n := range []int{1, 2, 7, 100, 4096} {
+		for _, k := range []int{1, n / 3, n - 1, n} {
+			if k < 1 {
+				continue
+			}
+			v := make([]ranked, n)
+			for i := range v {
+				v[i] = ranked{int32(i), float32(rng.IntN(50))} // ties on purpose
+			}
+			sorted := slices.Clone(v)
+			slices.SortFunc(sorted, func(a, b ranked) int { return int(b.c - a.c) })
+			selectTop(v, k)
+			minTop := v[0].c
+			for _, x := range v[:k] {
+				minTop = min(minTop, x.c)
+			}
+			if minTop != sorted[k-1].c {
+				t.Fatalf("n=%d k=%d: smallest kept %v, want %v", n, k, minTop, sorted[k-1].c)
+			}
+		}
 	}
 }
 
@@ -259,7 +363,7 @@ func TestGeometryWithoutPass(t *testing.T) {
 	l, _ := NewLayout(cnnHead)
 	g := NewGeometry(l)
 	g.Build(nil, PerLayer)
-	if len(g.NeuronVerts) != 4*l.Neurons() || g.Edges != 0 || len(g.EdgeIdx) != 0 {
+	if len(g.NeuronVerts) != 4*l.Neurons() || g.Edges != 0 || len(g.Pairs) != 0 {
 		t.Fatalf("%d neuron vertices, %d edges", len(g.NeuronVerts), g.Edges)
 	}
 	if v := g.NeuronVerts[4*l.Layers[1].First]; v.Custom0 != 0 || v.Custom3 != FlagHidden {

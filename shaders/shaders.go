@@ -20,5 +20,12 @@ var Neurons []byte
 //go:embed edges.kage
 var Edges []byte
 
+// Bands draws the aggregate of a large head: one quad from each band of a
+// layer to each band of the next, coloured by the sign balance of the
+// weights between them and as opaque as their share of the weight mass.
+//
+//go:embed bands.kage
+var Bands []byte
+
 // MaxLayers is the size of the per-layer uniform arrays.
 const MaxLayers = 16
