@@ -41,6 +41,9 @@ type Options struct {
 	// Hover, when set with Screenshot, hovers the neuron with this global id
 	// (for screenshots of the hover state).
 	Hover int
+	// Zoom, when > 1, starts the view zoomed in by this factor at its
+	// centre (after fitting the head).
+	Zoom float64
 	// Bench, when > 0, renders this many frames as fast as possible while
 	// the camera pans and zooms along a fixed path, then closes; BenchResult
 	// receives the summary line.
@@ -186,7 +189,7 @@ func (g *Game) Update() error {
 	g.src.LoadMetrics(4 * time.Millisecond)
 	n := g.src.Len()
 	v := g.viewRect()
-	g.net.setView(scene.Rect{MinX: float32(v.Min.X), MinY: float32(v.Min.Y), MaxX: float32(v.Max.X), MaxY: float32(v.Max.Y)})
+	g.net.setView(scene.Rect{MinX: float32(v.Min.X), MinY: float32(v.Min.Y), MaxX: float32(v.Max.X), MaxY: float32(v.Max.Y)}, g.opt.Zoom)
 
 	g.handleKeys(now, n)
 	g.handleMouse(now, n)

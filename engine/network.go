@@ -50,6 +50,8 @@ type network struct {
 
 	hovered, pinned          []float32 // one value each: neuron id or -1
 	edgeHover, dim, strength []float32
+	fade                     []float32 // the aggregate's opacity factor
+	fitZoom                  float32   // zoom at which the head fits the view
 	ranges, scales           []float32 // shaders.MaxLayers each
 	view                     scene.Rect
 	fitted                   bool
@@ -80,12 +82,12 @@ func newNetwork(arch *collector.Architecture) (*network, error) {
 		neuronShader: ns, edgeShader: es, bandShader: bs,
 		spare: scene.NewGeometry(l), built: make(chan *scene.Geometry, 1),
 		hovered: []float32{-1}, pinned: []float32{-1}, edgeHover: []float32{-1},
-		dim: []float32{0.12}, strength: []float32{1},
+		dim: []float32{0.12}, strength: []float32{1}, fade: []float32{1},
 		ranges: make([]float32, shaders.MaxLayers), scales: make([]float32, shaders.MaxLayers),
 	}
 	n.neuronOpts.Uniforms = map[string]any{"Hovered": n.hovered, "Pinned": n.pinned, "Ranges": n.ranges}
 	n.edgeOpts.Uniforms = map[string]any{"Hovered": n.edgeHover, "Dim": n.dim, "Strength": n.strength, "Scales": n.scales}
-	n.bandOpts.Uniforms = map[string]any{"Hovered": n.edgeHover, "Dim": n.dim}
+	n.bandOpts.Uniforms = map[string]any{"Hovered": n.edgeHover, "Dim": n.dim, "Fade": n.fade}
 	edges := 0
 	for k := 0; k+1 < len(l.Layers); k++ {
 		edges += l.Layers[k].N * l.Layers[k+1].N
@@ -138,15 +140,19 @@ func (n *network) poll() bool {
 func (n *network) adopt() {
 	copy(n.ranges, n.geom.Ranges)
 	copy(n.scales, n.geom.WeightScales)
-	// Many overlapping connections need less opacity each to stay readable.
-	n.strength[0] = min(1, max(0.25, 6000/float32(max(n.geom.Edges, 1))))
 }
 
-// setView places the network in screen rectangle r, fitting it the first time.
-func (n *network) setView(r scene.Rect) {
+// setView places the network in screen rectangle r, fitting it (then
+// zooming by zoom, if above 1) the first time.
+func (n *network) setView(r scene.Rect, zoom float64) {
 	n.view = r
 	if !n.fitted {
 		n.cam.Fit(n.layout.Bounds, r, true)
+		n.fitZoom = n.cam.Zoom
+		if zoom > 1 {
+			n.cam.ZoomAt((r.MinX+r.MaxX)/2, (r.MinY+r.MaxY)/2, float32(zoom))
+			n.cam.Settle()
+		}
 		n.fitted = true
 	}
 }
@@ -181,6 +187,16 @@ func (n *network) draw(dst *ebiten.Image) {
 	n.edgeSpans = g.Visible(n.cam, n.view, n.edgeSpans)
 	n.bandSpans = g.VisibleBands(n.cam, n.view, n.bandSpans)
 	g.Project(n.cam, n.neuronSpans, n.edgeSpans, n.bandSpans)
+	// Many overlapping connections need less opacity each to stay
+	// readable, not a wall of colour: scale by how many are drawn now.
+	drawn := 0
+	for _, s := range n.edgeSpans {
+		drawn += s.Hi - s.Lo
+	}
+	// Zoomed in, each line crosses more of the screen: fade by that too.
+	rel := max(1, n.cam.Zoom/max(n.fitZoom, 1e-6))
+	n.strength[0] = min(1, max(0.01, 4000/(float32(max(drawn, 1))*rel)))
+	n.fade[0] = min(1, max(0.1, 1.5*n.fitZoom/n.cam.Zoom))
 	drawSpans(dst, g.BandVerts, n.bandSpans, g.QuadIdx, n.bandShader, &n.bandOpts)
 	drawSpans(dst, g.EdgeVerts, n.edgeSpans, g.QuadIdx, n.edgeShader, &n.edgeOpts)
 	drawSpans(dst, g.NeuronVerts, n.neuronSpans, g.QuadIdx, n.neuronShader, &n.neuronOpts)

@@ -52,6 +52,9 @@ func (c *Camera) ZoomAt(sx, sy, factor float32) {
 	c.toPanY = sy - wy*c.toZoom
 }
 
+// Settle jumps to the target at once, skipping the easing.
+func (c *Camera) Settle() { c.Zoom, c.PanX, c.PanY = c.toZoom, c.toPanX, c.toPanY }
+
 // PanBy moves the view by (dx, dy) screen pixels at once (dragging follows
 // the hand exactly, without easing).
 func (c *Camera) PanBy(dx, dy float32) {

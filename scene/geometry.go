@@ -2,7 +2,9 @@ package scene
 
 import (
 	"math"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/mlpviz/mlpviz/collector"
 )
@@ -87,8 +89,8 @@ type Geometry struct {
 	scratch     []float32
 	values      [][]float32
 	picks       []ranked
-	row         []ranked
-	bandW       []float64 // per band pair: sum w, sum |w|
+	rows        [][]ranked // per ranking worker
+	bandW       []float64  // per band pair: sum w, sum |w|
 	bandRuns    []bandRun
 }
 
@@ -207,6 +209,12 @@ func (g *Geometry) buildEdges(p *collector.Pass) {
 	if g.AllEdges > EdgeBudget {
 		keep = max(1, EdgeBudget/targets)
 	}
+	total := 0
+	for k := 0; k+1 < len(l.Layers); k++ {
+		total += min(keep, l.Layers[k].N) * l.Layers[k+1].N
+	}
+	g.EdgeVerts = slices.Grow(g.EdgeVerts, 4*total)
+	g.edgeWorld = slices.Grow(g.edgeWorld, 20*total)
 	for k := 0; k+1 < len(l.Layers); k++ {
 		lp := &p.Layers[k]
 		in, out := l.Layers[k].N, l.Layers[k+1].N
@@ -264,12 +272,29 @@ func (g *Geometry) weightScale(w []float32) float32 {
 
 // rankInputs returns, for every target of a layer pair, its ranks
 // strongest inputs by |w·a|, strongest first, as out rows of ranks entries.
+// Targets are split across the cores: this is most of a large head's build.
 func (g *Geometry) rankInputs(lp *collector.LayerPass, in, out, ranks int) []ranked {
 	g.picks = slices.Grow(g.picks[:0], out*ranks)[:out*ranks]
-	g.row = slices.Grow(g.row[:0], in)[:in]
-	row := g.row
+	workers := min(runtime.GOMAXPROCS(0), max(1, out*in/(1<<16)))
+	for len(g.rows) < workers {
+		g.rows = append(g.rows, nil)
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		g.rows[w] = slices.Grow(g.rows[w][:0], in)[:in]
+		row := g.rows[w]
+		lo, hi := w*out/workers, (w+1)*out/workers
+		wg.Go(func() { rankRows(lp, in, ranks, lo, hi, row, g.picks) })
+	}
+	wg.Wait()
+	return g.picks
+}
+
+// rankRows ranks the inputs of targets [lo, hi) into picks, using row as
+// scratch.
+func rankRows(lp *collector.LayerPass, in, ranks, lo, hi int, row, picks []ranked) {
 	a := lp.Input[:in]
-	for o := 0; o < out; o++ {
+	for o := lo; o < hi; o++ {
 		w := lp.Weight[o*in : (o+1)*in]
 		for j := range row {
 			c := abs32(w[j] * a[j])
@@ -291,9 +316,8 @@ func (g *Geometry) rankInputs(lp *collector.LayerPass, in, out, ranks int) []ran
 			}
 			return int(a.src - b.src)
 		})
-		copy(g.picks[o*ranks:], top)
+		copy(picks[o*ranks:], top)
 	}
-	return g.picks
 }
 
 // selectTop moves the k largest entries of v (by c) to its front, in no
@@ -340,7 +364,7 @@ func (g *Geometry) addEdge(k, j, o int, w, scale float32) {
 	x0, y0 := l.Pos(k, j)
 	x1, y1 := l.Pos(k+1, o)
 	dx, dy := x1-x0, y1-y0
-	inv := 1 / float32(math.Hypot(float64(dx), float64(dy)))
+	inv := 1 / float32(math.Sqrt(float64(dx*dx+dy*dy)))
 	nx, ny := -dy*inv, dx*inv
 	m := float32(0)
 	if Finite(w) {
@@ -523,6 +547,9 @@ func (g *Geometry) Project(c *Camera, neurons, edges, bands []Span) {
 		}
 	}
 	width := min(max(z, 0.6), 2.5) // lines thicken a little as the user zooms in
+	if !g.Full {
+		width = min(width, 1) // a dense head stays a web of hairlines
+	}
 	ew := g.edgeWorld
 	for _, s := range edges {
 		for i := 4 * s.Lo; i < 4*s.Hi; i++ {

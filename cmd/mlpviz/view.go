@@ -16,6 +16,7 @@ type windowFlags struct {
 	delayMS                      int
 	screenshot, colourRange      string
 	bench                        int
+	zoom                         float64
 }
 
 func (w *windowFlags) register(fs *flag.FlagSet) {
@@ -26,6 +27,7 @@ func (w *windowFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&w.screenshot, "screenshot", "", "render --frames frames, save the window as this PNG and exit")
 	fs.IntVar(&w.frames, "frames", 30, "frames to render before --screenshot")
 	fs.IntVar(&w.hover, "hover", -1, "with --screenshot: hover this neuron (global id)")
+	fs.Float64Var(&w.zoom, "zoom", 1, "start zoomed in by this factor at the centre of the view")
 	fs.IntVar(&w.bench, "bench", 0, "render this many frames while panning and zooming along a fixed path, print frame times and exit")
 }
 
@@ -44,12 +46,15 @@ func (w *windowFlags) options(title string) (engine.Options, error) {
 	if w.delayMS < 200 || w.delayMS > 2000 {
 		return engine.Options{}, usageError{fmt.Sprintf("--delay must be 200..2000 ms, got %d", w.delayMS)}
 	}
+	if !(w.zoom >= 1 && w.zoom <= 40) {
+		return engine.Options{}, usageError{fmt.Sprintf("--zoom must be 1..40, got %g", w.zoom)}
+	}
 	if w.frames < 1 {
 		return engine.Options{}, usageError{fmt.Sprintf("--frames must be at least 1, got %d", w.frames)}
 	}
 	return engine.Options{
 		Title: title, Width: w.width, Height: w.height, Delay: time.Duration(w.delayMS) * time.Millisecond,
-		RangeMode: mode, Screenshot: w.screenshot, Frames: w.frames, Hover: w.hover, Bench: w.bench,
+		RangeMode: mode, Screenshot: w.screenshot, Frames: w.frames, Hover: w.hover, Bench: w.bench, Zoom: w.zoom,
 	}, nil
 }
 
