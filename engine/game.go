@@ -15,6 +15,7 @@ import (
 	"github.com/hajimehoshi/ebiten/v2/inpututil"
 
 	"github.com/mlpviz/mlpviz/collector"
+	"github.com/mlpviz/mlpviz/engine/video"
 	"github.com/mlpviz/mlpviz/scene"
 )
 
@@ -41,6 +42,20 @@ type Options struct {
 	// Hover, when set with Screenshot, hovers the neuron with this global id
 	// (for screenshots of the hover state).
 	Hover int
+	// Record, when set, records the window into this video file from the
+	// first frame (R starts and stops recording at any time); FPS is the
+	// video's frame rate.
+	Record string
+	FPS    int
+	// Fullscreen starts on the whole screen (F or F11 toggles).
+	Fullscreen bool
+	// Render, when set, renders every pass into Record offline and closes.
+	Render *RenderPlan
+	// OnRecorded receives a line for each finished recording (path,
+	// frames, encoder, drops).
+	OnRecorded func(string)
+	// Pass, when > 0, starts at this pass (1-based) instead of the first.
+	Pass int
 	// Zoom, when > 1, starts the view zoomed in by this factor at its
 	// centre (after fitting the head).
 	Zoom float64
@@ -102,6 +117,11 @@ type Game struct {
 	plotsFor   int // metrics count the plots were set for
 	plotCursor int
 	bench      *benchRun
+
+	rec      *video.Recorder
+	recBuf   []byte
+	recStart time.Time
+	recErr   error
 }
 
 // New makes the window's game for a source.
@@ -130,6 +150,9 @@ func New(src *Source, opt Options) (*Game, error) {
 	}
 	g.tl.delay = min(max(opt.Delay, minDelay), maxDelay)
 	g.tl.live, g.tl.follow = opt.Live, opt.Live
+	if opt.Pass > 0 {
+		g.tl.index, g.tl.follow = opt.Pass-1, false
+	}
 	if opt.Bench > 0 {
 		g.bench = &benchRun{frames: opt.Bench}
 	}
@@ -152,10 +175,17 @@ func Run(src *Source, opt Options) error {
 		ebiten.SetVsyncEnabled(false)
 		ebiten.SetTPS(ebiten.SyncWithFPS)
 	}
-	if err := ebiten.RunGame(g); err != nil && !errors.Is(err, ebiten.Termination) {
+	ebiten.SetFullscreen(opt.Fullscreen)
+	if opt.Render != nil { // as fast as frames can be made, none skipped
+		ebiten.SetVsyncEnabled(false)
+		ebiten.SetTPS(ebiten.SyncWithFPS)
+	}
+	err = ebiten.RunGame(g)
+	g.stopRecording()
+	if err != nil && !errors.Is(err, ebiten.Termination) {
 		return err
 	}
-	return g.shot
+	return errors.Join(g.shot, g.recErr)
 }
 
 // Layout implements ebiten.Game: the screen is the window's size.
@@ -191,6 +221,19 @@ func (g *Game) Update() error {
 	v := g.viewRect()
 	g.net.setView(scene.Rect{MinX: float32(v.Min.X), MinY: float32(v.Min.Y), MaxX: float32(v.Max.X), MaxY: float32(v.Max.Y)}, g.opt.Zoom)
 
+	if g.opt.Render != nil {
+		if g.rec == nil && g.recErr == nil {
+			g.startRecording()
+		}
+		if g.recErr != nil || !g.renderStep(g.frames, n) {
+			g.done = true
+			return ebiten.Termination
+		}
+		return nil
+	}
+	if g.opt.Record != "" && g.rec == nil && g.recErr == nil && g.frames == 0 {
+		g.startRecording()
+	}
 	g.handleKeys(now, n)
 	g.handleMouse(now, n)
 	if g.bench != nil {
@@ -287,6 +330,15 @@ func (g *Game) handleKeys(now time.Time, n int) {
 		g.zoomAtCentre(0.8)
 	case pressed(ebiten.KeyEscape):
 		g.pinned = -1
+	case pressed(ebiten.KeyF), pressed(ebiten.KeyF11):
+		toggleFullscreen()
+	case pressed(ebiten.KeyR):
+		if g.rec != nil {
+			g.stopRecording()
+		} else {
+			g.recErr = nil
+			g.startRecording()
+		}
 	}
 }
 
@@ -373,6 +425,8 @@ func (g *Game) Draw(screen *ebiten.Image) {
 	g.drawHUD(screen)
 	g.drawTooltip(screen)
 	g.drawBanner(screen)
+	g.recordFrame(screen)
+	g.drawRecording(screen)
 	g.frames++
 	// A live training screenshot waits for its first pass; a file with no
 	// passes is captured as it is.
@@ -400,7 +454,7 @@ func (g *Game) drawSide(screen *ebiten.Image) {
 	y := r.Min.Y + pad
 	h := r.Dy() - 2*pad
 	// Heights in proportion, the summary taking what is left.
-	parts := []int{h * 22 / 100, h * 21 / 100, h * 16 / 100, h * 16 / 100}
+	parts := []int{h * 21 / 100, h * 24 / 100, h * 15 / 100, h * 15 / 100}
 	rects := make([]image.Rectangle, 0, 5)
 	for _, ph := range parts {
 		rects = append(rects, image.Rect(x0, y, x1, y+ph-pad))

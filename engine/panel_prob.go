@@ -142,7 +142,9 @@ func (p *ProbPanel) layout(size image.Point) probLayout {
 		widest = max(widest, text.Advance(className(p.names, i), f.Small))
 	}
 	labelH := int(lineHeight(f.Small)) + int(f.px(6))
-	l.vertical = widest+f.px(2) <= float64(colW) && colW >= int(f.px(6)) && area.Dy() > 3*labelH
+	// Short names stand under vertical bars at any height: ten horizontal
+	// rows squeezed into a short panel would overlap.
+	l.vertical = widest+f.px(2) <= float64(colW) && colW >= int(f.px(6))
 	if l.vertical {
 		gap := max(int(f.px(2)), colW/5)
 		x0 := area.Min.X + (area.Dx()-colW*n)/2

@@ -34,6 +34,7 @@ const topUsage = `mlpviz: watch the MLP head of a CNN learn
 usage:
   mlpviz train [flags]     train a model (add --headless for the terminal only)
   mlpviz view FILE         replay a run file (also one still being written)
+  mlpviz render FILE -o out.mp4   a run file to video, no interaction (--size, --fps, --seconds-per-pass)
   mlpviz inspect FILE      summarise a run file (--json for scripts)
   mlpviz import SEED.json -o FILE.mlpv   convert the seed tool's JSON collection
   mlpviz export FILE --format json -o out.json   write the seed's JSON format
@@ -95,6 +96,8 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		return runTrain(args[1:], stdout, stderr)
 	case "view":
 		return runView(args[1:], stdout, stderr)
+	case "render":
+		return runRender(args[1:], stdout, stderr)
 	case "import":
 		return runImport(args[1:], stdout, stderr)
 	case "export":

@@ -165,6 +165,9 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	var win engine.Options
+	if f.headless && f.window.record != "" {
+		return usageError{"--record needs the window; to make a video of a headless run, train with --headless, then run: mlpviz render RUN.mlpv -o out.mp4"}
+	}
 	if !f.headless {
 		var err error
 		if win, err = f.window.options("mlpviz · training " + f.model + " on " + f.dataset); err != nil {
@@ -218,6 +221,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		win.Live, win.WaitForPass = true, true
+		win.OnRecorded = func(s string) { fmt.Fprintln(stderr, "mlpviz: recorded", s) }
 		win.Status = func() engine.Status { return *status.Load() }
 		werr := engine.Run(src, win)
 		src.Close()

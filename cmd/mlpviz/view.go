@@ -17,6 +17,10 @@ type windowFlags struct {
 	screenshot, colourRange      string
 	bench                        int
 	zoom                         float64
+	record                       string
+	fps                          int
+	fullscreen                   bool
+	pass                         int
 }
 
 func (w *windowFlags) register(fs *flag.FlagSet) {
@@ -27,6 +31,10 @@ func (w *windowFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&w.screenshot, "screenshot", "", "render --frames frames, save the window as this PNG and exit")
 	fs.IntVar(&w.frames, "frames", 30, "frames to render before --screenshot")
 	fs.IntVar(&w.hover, "hover", -1, "with --screenshot: hover this neuron (global id)")
+	fs.StringVar(&w.record, "record", "", "record the window into this video (.mp4 .mkv .mov through ffmpeg, or .avi); R starts and stops recording")
+	fs.IntVar(&w.fps, "fps", 60, "frame rate of recorded video")
+	fs.BoolVar(&w.fullscreen, "fullscreen", false, "start fullscreen (F or F11 toggles)")
+	fs.IntVar(&w.pass, "pass", 0, "start at this pass (1 is the first)")
 	fs.Float64Var(&w.zoom, "zoom", 1, "start zoomed in by this factor at the centre of the view")
 	fs.IntVar(&w.bench, "bench", 0, "render this many frames while panning and zooming along a fixed path, print frame times and exit")
 }
@@ -49,12 +57,16 @@ func (w *windowFlags) options(title string) (engine.Options, error) {
 	if !(w.zoom >= 1 && w.zoom <= 40) {
 		return engine.Options{}, usageError{fmt.Sprintf("--zoom must be 1..40, got %g", w.zoom)}
 	}
+	if w.fps < 1 || w.fps > 240 {
+		return engine.Options{}, usageError{fmt.Sprintf("--fps must be 1..240, got %d", w.fps)}
+	}
 	if w.frames < 1 {
 		return engine.Options{}, usageError{fmt.Sprintf("--frames must be at least 1, got %d", w.frames)}
 	}
 	return engine.Options{
 		Title: title, Width: w.width, Height: w.height, Delay: time.Duration(w.delayMS) * time.Millisecond,
 		RangeMode: mode, Screenshot: w.screenshot, Frames: w.frames, Hover: w.hover, Bench: w.bench, Zoom: w.zoom,
+		Record: w.record, FPS: w.fps, Fullscreen: w.fullscreen, Pass: w.pass,
 	}, nil
 }
 
@@ -80,6 +92,7 @@ func runView(args []string, stdout, stderr io.Writer) error {
 	opt.Live = !src.Closed()
 	var benchLine string
 	opt.BenchResult = func(s string) { benchLine = s }
+	opt.OnRecorded = func(s string) { fmt.Fprintln(stderr, "mlpviz: recorded", s) }
 	if err := engine.Run(src, opt); err != nil {
 		return err
 	}
@@ -90,4 +103,50 @@ func runView(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, benchLine)
 	}
 	return nil
+}
+
+// runRender turns a run file into a video with no interaction: each pass
+// held for --seconds-per-pass, blended into the next.
+func runRender(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("mlpviz render", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("o", "", "video to write: .mp4 .mkv .mov (H.264 through ffmpeg) or .avi (MJPEG, pure Go)")
+	size := fs.String("size", "1920x1080", "video size WIDTHxHEIGHT")
+	fps := fs.Int("fps", 60, "frames per second")
+	spp := fs.Float64("seconds-per-pass", 0.5, "seconds each pass is shown")
+	colourRange := fs.String("range", "layer", "activation colour range: layer or global")
+	path, err := parseWithFile(fs, args)
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		return usageError{"mlpviz render needs -o out.mp4"}
+	}
+	var w, h int
+	if n, err := fmt.Sscanf(*size, "%dx%d", &w, &h); n != 2 || err != nil || w < 320 || h < 200 || w > 7680 || h > 4320 {
+		return usageError{fmt.Sprintf("--size must be WIDTHxHEIGHT between 320x200 and 7680x4320, got %q", *size)}
+	}
+	if *fps < 1 || *fps > 240 {
+		return usageError{fmt.Sprintf("--fps must be 1..240, got %d", *fps)}
+	}
+	if !(*spp > 0 && *spp <= 60) {
+		return usageError{fmt.Sprintf("--seconds-per-pass must be in (0, 60], got %g", *spp)}
+	}
+	wf := windowFlags{width: w, height: h, delayMS: 500, colourRange: *colourRange, frames: 1, hover: -1, zoom: 1, fps: *fps, record: *out}
+	opt, err := wf.options("mlpviz · rendering " + path)
+	if err != nil {
+		return err
+	}
+	src, err := engine.OpenSource(path, nil)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	if src.Len() == 0 {
+		return fmt.Errorf("%s has no passes to render", path)
+	}
+	opt.Render = &engine.RenderPlan{FPS: *fps, SecondsPerPass: *spp}
+	opt.OnRecorded = func(s string) { fmt.Fprintln(stderr, "mlpviz: rendered", s) }
+	fmt.Fprintf(stderr, "mlpviz: rendering %d passes into %d frames at %dx%d\n", src.Len(), opt.Render.Frames(src.Len()), w, h)
+	return engine.Run(src, opt)
 }

@@ -38,8 +38,15 @@ func screenshotPath(t *testing.T, name string) string {
 	return filepath.Join(t.TempDir(), name)
 }
 
-// runWindow runs mlpviz with args and returns the screenshot it saved.
+// runWindow runs mlpviz with args and returns the 1280x800 screenshot it
+// saved.
 func runWindow(t *testing.T, shot string, args ...string) image.Image {
+	t.Helper()
+	return runWindowSized(t, shot, 1280, 800, args...)
+}
+
+// runWindowSized is runWindow for a window of w x h.
+func runWindowSized(t *testing.T, shot string, w, h int, args ...string) image.Image {
 	t.Helper()
 	cmd := mlpvizCommand(t, append(args, "--screenshot", shot)...)
 	out, err := cmd.CombinedOutput()
@@ -55,8 +62,8 @@ func runWindow(t *testing.T, shot string, args ...string) image.Image {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b := img.Bounds(); b.Dx() != 1280 || b.Dy() != 800 {
-		t.Fatalf("screenshot is %v, want 1280x800", b)
+	if b := img.Bounds(); b.Dx() != w || b.Dy() != h {
+		t.Fatalf("screenshot is %v, want %dx%d", b, w, h)
 	}
 	return img
 }

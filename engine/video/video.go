@@ -242,6 +242,11 @@ func (r *Recorder) Frame(rgba []byte) bool {
 
 // frame is Frame; with wait it blocks until a buffer is free instead of
 // dropping, which benchmarks use to measure the encoder itself.
+// FrameWait is Frame for offline rendering ("mlpviz render"): it waits for
+// room in the queue instead of dropping, so every frame reaches the file.
+// It returns false only after a failure.
+func (r *Recorder) FrameWait(rgba []byte) bool { return r.frame(rgba, true) }
+
 func (r *Recorder) frame(rgba []byte, wait bool) bool {
 	if len(rgba) != r.frameSize {
 		r.dropped.Add(1)

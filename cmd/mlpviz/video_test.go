@@ -1,0 +1,152 @@
+package main
+
+import (
+	"encoding/json"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func needFFmpeg(t *testing.T) {
+	t.Helper()
+	for _, tool := range []string{"ffmpeg", "ffprobe"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed", tool)
+		}
+	}
+}
+
+// probe returns codec, size and the decoded frame count of a video.
+func probe(t *testing.T, path string) (codec string, w, h, frames int) {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+		"-show_entries", "stream=codec_name,width,height,nb_read_frames", "-of", "json", path).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", path, err)
+	}
+	var r struct {
+		Streams []struct {
+			Codec  string `json:"codec_name"`
+			W      int    `json:"width"`
+			H      int    `json:"height"`
+			Frames string `json:"nb_read_frames"`
+		} `json:"streams"`
+	}
+	if err := json.Unmarshal(out, &r); err != nil || len(r.Streams) != 1 {
+		t.Fatalf("ffprobe said %s (%v)", out, err)
+	}
+	s := r.Streams[0]
+	n := 0
+	for _, c := range s.Frames {
+		n = 10*n + int(c-'0')
+	}
+	return s.Codec, s.W, s.H, n
+}
+
+func readPNG(t *testing.T, path string) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// meanAbsDiff is the mean absolute difference per channel (0..255) of two
+// images over r.
+func meanAbsDiff(a, b image.Image, r image.Rectangle) float64 {
+	var sum, n float64
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			p := color.RGBAModel.Convert(a.At(x, y)).(color.RGBA)
+			q := color.RGBAModel.Convert(b.At(x, y)).(color.RGBA)
+			for _, d := range []int{int(p.R) - int(q.R), int(p.G) - int(q.G), int(p.B) - int(q.B)} {
+				sum += float64(max(d, -d))
+			}
+			n += 3
+		}
+	}
+	return sum / n
+}
+
+// TestRenderVideo renders a real run to H.264: ffprobe must find exactly
+// passes x fps x seconds-per-pass frames at the asked size, and a frame that
+// shows a pass whole must match the window's screenshot of that pass.
+func TestRenderVideo(t *testing.T) {
+	needDisplay(t)
+	needFFmpeg(t)
+	run := trainedRun(t) // 4 passes
+	out := filepath.Join(t.TempDir(), "run.mp4")
+	b, err := mlpvizCommand(t, "render", run, "-o", out, "--size", "640x400", "--fps", "10", "--seconds-per-pass", "0.5").CombinedOutput()
+	if err != nil {
+		t.Fatalf("render: %v\n%s", err, b)
+	}
+	codec, w, h, frames := probe(t, out)
+	if codec != "h264" || w != 640 || h != 400 || frames != 20 {
+		t.Fatalf("ffprobe: %s %dx%d %d frames; want h264 640x400 20 frames", codec, w, h, frames)
+	}
+	// Frame 10 shows pass 3 exactly (5 frames a pass, no blending at its start).
+	frame := screenshotPath(t, "render_frame10.png")
+	if b, err := exec.Command("ffmpeg", "-v", "error", "-y", "-i", out, "-vf", `select=eq(n\,10)`, "-vframes", "1", frame).CombinedOutput(); err != nil {
+		t.Fatalf("extract frame: %v\n%s", err, b)
+	}
+	shot := runWindowSized(t, screenshotPath(t, "view_pass3.png"), 640, 400, "view", run, "--pass", "3", "--width", "640", "--height", "400", "--frames", "3")
+	// The HUD's FPS figure differs between the two; compare below it.
+	const tolerance = 6.0
+	if d := meanAbsDiff(readPNG(t, frame), shot, image.Rect(0, 31, 640, 400)); d > tolerance {
+		t.Errorf("video frame differs from the screenshot by %.2f/255 per channel (tolerance %.0f)", d, tolerance)
+	} else {
+		t.Logf("video frame vs screenshot: mean abs difference %.2f/255 per channel", d)
+	}
+}
+
+// TestRecordWindow records a replay while it plays.
+func TestRecordWindow(t *testing.T) {
+	needDisplay(t)
+	needFFmpeg(t)
+	run := trainedRun(t)
+	out := filepath.Join(t.TempDir(), "window.mp4")
+	cmd := mlpvizCommand(t, "view", run, "--record", out, "--fps", "30", "--frames", "30", "--screenshot", filepath.Join(t.TempDir(), "x.png"))
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("view --record: %v\n%s", err, b)
+	}
+	if !strings.Contains(string(b), "mlpviz: recorded "+out) {
+		t.Errorf("no recording summary:\n%s", b)
+	}
+	codec, w, h, frames := probe(t, out)
+	if codec != "h264" || w != 1280 || h != 800 || frames < 10 {
+		t.Fatalf("ffprobe: %s %dx%d %d frames", codec, w, h, frames)
+	}
+}
+
+// TestVideoBadInput: refused before anything is written.
+func TestVideoBadInput(t *testing.T) {
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"train", "--headless", "--record", "x.mp4"}, 2, "mlpviz render RUN.mlpv -o out.mp4"},
+		{[]string{"render", "run.mlpv", "-o", "x.mp4", "--size", "huge"}, 2, "--size must be WIDTHxHEIGHT"},
+		{[]string{"render", "run.mlpv", "-o", "x.mp4", "--fps", "0"}, 2, "--fps must be 1..240"},
+		{[]string{"render", "run.mlpv"}, 2, "needs -o out.mp4"},
+		{[]string{"render", filepath.Join(t.TempDir(), "missing.mlpv"), "-o", "x.mp4"}, 1, "no such file"},
+	}
+	for _, c := range cases {
+		code, _, stderr := runCLI(t, c.args...)
+		if code != c.code || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", c.args, code, stderr, c.code, c.want)
+		}
+	}
+}

@@ -1,0 +1,146 @@
+package engine
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/hajimehoshi/ebiten/v2"
+	"github.com/hajimehoshi/ebiten/v2/text/v2"
+	"github.com/hajimehoshi/ebiten/v2/vector"
+
+	"github.com/mlpviz/mlpviz/collector"
+	"github.com/mlpviz/mlpviz/engine/video"
+)
+
+// RenderPlan turns the window into an offline renderer ("mlpviz render"):
+// each pass is held for SecondsPerPass at FPS, blended smoothly into the
+// next, every frame recorded without drops, then the window closes.
+type RenderPlan struct {
+	FPS            int
+	SecondsPerPass float64
+}
+
+// Frames is how many frames a run of n passes renders to.
+func (p RenderPlan) Frames(n int) int {
+	return n * p.framesPerPass()
+}
+
+func (p RenderPlan) framesPerPass() int {
+	return max(1, int(math.Round(float64(p.FPS)*p.SecondsPerPass)))
+}
+
+// startRecording opens a recorder for the window's current size.
+func (g *Game) startRecording() {
+	path := g.opt.Record
+	if path == "" {
+		path = time.Now().Format("mlpviz_20060102-150405.mp4")
+	}
+	fps := g.opt.FPS
+	if fps <= 0 {
+		fps = 60
+	}
+	rec, err := video.Open(video.Options{Path: path, Width: g.width, Height: g.height, FPS: fps})
+	if err != nil {
+		g.recErr = err
+		return
+	}
+	g.rec, g.recStart = rec, time.Now()
+}
+
+// stopRecording finishes the file and notes what it holds.
+func (g *Game) stopRecording() {
+	if g.rec == nil {
+		return
+	}
+	err := g.rec.Close()
+	if g.opt.OnRecorded != nil {
+		g.opt.OnRecorded(fmt.Sprintf("%s: %d frames (%s), %d dropped", g.rec.Path(), g.rec.Frames(), g.rec.Encoder(), g.rec.Dropped()))
+	}
+	if err != nil && g.recErr == nil {
+		g.recErr = err
+	}
+	g.rec = nil
+}
+
+// recordFrame hands the finished screen to the recorder: never blocking
+// a live window (a full queue drops and counts the frame), always waiting
+// when rendering offline.
+func (g *Game) recordFrame(screen *ebiten.Image) {
+	if g.rec == nil {
+		return
+	}
+	n := 4 * g.width * g.height
+	if cap(g.recBuf) < n {
+		g.recBuf = make([]byte, n)
+	}
+	g.recBuf = g.recBuf[:n]
+	screen.ReadPixels(g.recBuf)
+	ok := false
+	if g.opt.Render != nil {
+		ok = g.rec.FrameWait(g.recBuf)
+	} else {
+		ok = g.rec.Frame(g.recBuf)
+	}
+	if !ok && g.rec.Err() != nil && g.recErr == nil {
+		g.recErr = g.rec.Err()
+		g.stopRecording()
+	}
+}
+
+// drawRecording shows that the window is being recorded, after the frame
+// was captured so the indicator itself stays out of the video.
+func (g *Game) drawRecording(screen *ebiten.Image) {
+	if g.rec == nil || g.opt.Render != nil {
+		if g.recErr != nil {
+			r := g.viewRect()
+			drawText(screen, "recording failed: "+g.recErr.Error(), g.fonts.Body, float64(r.Min.X+12), float64(r.Max.Y-24), g.theme.Positive, text.AlignStart)
+		}
+		return
+	}
+	v := g.viewRect()
+	x, y := float32(v.Min.X+18), float32(v.Min.Y+18)
+	if (time.Since(g.recStart)/500)%2 == 0 { // a blinking dot, like a camera
+		vector.FillCircle(screen, x, y, 6, g.theme.Positive, true)
+	}
+	secs := int(time.Since(g.recStart).Seconds())
+	label := fmt.Sprintf("REC %02d:%02d", secs/60, secs%60)
+	if d := g.rec.Dropped(); d > 0 {
+		label += fmt.Sprintf("  %d dropped", d)
+	}
+	drawText(screen, label, g.fonts.Bold, float64(x+12), float64(y-8), g.theme.Positive, text.AlignStart)
+}
+
+// renderStep shows frame f of an offline render: pass i blended a fraction
+// of the way into pass i+1.
+func (g *Game) renderStep(f, n int) bool {
+	per := g.opt.Render.framesPerPass()
+	if f >= g.opt.Render.Frames(n) {
+		return false
+	}
+	i, t := f/per, float32(f%per)/float32(per)
+	a, err := g.src.Pass(i)
+	if err != nil {
+		return false
+	}
+	p := a
+	if i+1 < n && t > 0 {
+		b, err := g.src.Pass(i + 1)
+		if err != nil {
+			return false
+		}
+		p = collector.Blend(a, b, t)
+	}
+	g.tl.setIndex(i, n)
+	g.pass, g.shown = p, i
+	g.net.geom.Build(p, g.net.mode) // offline: on this goroutine, so the frame shows it
+	g.net.adopt()
+	g.input.Set(g.arch, p)
+	g.probs.Set(g.arch, p)
+	g.src.LoadMetrics(time.Second) // the plots show the whole run from the first frame
+	g.updatePlots()
+	return true
+}
+
+// toggleFullscreen switches between the window and the whole screen.
+func toggleFullscreen() { ebiten.SetFullscreen(!ebiten.IsFullscreen()) }
