@@ -8,6 +8,9 @@ import (
 	"time"
 )
 
+// benchPeriod is the length in frames of the benchmark's camera path.
+const benchPeriod = 50
+
 // benchRun renders a fixed number of frames while the camera pans and zooms
 // along a fixed path, timing each frame: "mlpviz view --bench N".
 type benchRun struct {
@@ -46,11 +49,16 @@ func (b *benchRun) step(g *Game, i int) {
 		g.tl.setIndex((g.tl.index+1)%n, n)
 		b.switchAt, b.switchShown = time.Now(), false
 	}
+	// The camera follows a periodic path set absolutely each frame (fit,
+	// then zoom and pan by the phase), so equal stretches of the run see
+	// the same views: the recording comparison needs that.
 	v := g.viewRect()
 	cx, cy := float32(v.Min.X+v.Dx()/2), float32(v.Min.Y+v.Dy()/2)
-	t := float64(i) / 60
-	g.net.cam.PanBy(float32(3*math.Cos(t)), float32(2*math.Sin(1.3*t)))
-	g.net.cam.ZoomAt(cx, cy, float32(math.Exp(0.02*math.Sin(0.7*t))))
+	phase := 2 * math.Pi * float64(i%benchPeriod) / benchPeriod
+	g.net.cam.Fit(g.net.layout.Bounds, g.net.view, true)
+	g.net.cam.ZoomAt(cx, cy, float32(1.6+0.6*math.Sin(phase)))
+	g.net.cam.Settle()
+	g.net.cam.PanBy(float32(60*math.Cos(phase)), float32(40*math.Sin(2*phase)))
 	// The cursor visits a different neuron every frame, found by picking at
 	// its position as a real hover is, so the hover uniforms change each time.
 	l := g.net.layout
@@ -101,6 +109,23 @@ func (b *benchRun) Latency() string {
 	frames := float64(max(len(b.times), 1))
 	return fmt.Sprintf("latency: pass_switch_ms=%.2f (%d switches) hover_ms=%.2f (%d hovers) frame_work_ms=%.2f allocs_per_frame=%.1f",
 		meanMS(b.switches), len(b.switches), meanMS(b.hovers), len(b.hovers), b.work.Seconds()*1000/frames, float64(b.mallocs)/frames)
+}
+
+// recordingRatio compares the mean frame time of the second half of the run
+// (recorded, when the bench records) with the first half (not recorded).
+func (b *benchRun) recordingRatio() string {
+	h := len(b.times) / 2
+	if h == 0 {
+		return ""
+	}
+	// Skip the first camera period of each half (shader and ffmpeg
+	// start-up) when the halves are long enough to keep one.
+	skip := 0
+	if h >= 2*benchPeriod {
+		skip = benchPeriod
+	}
+	plain, rec := meanMS(b.times[skip:h]), meanMS(b.times[h+skip:])
+	return fmt.Sprintf("recording: plain_ms=%.2f recording_ms=%.2f ratio=%.3f", plain, rec, rec/plain)
 }
 
 // Result is the line "mlpviz view --bench" ends with.

@@ -231,7 +231,13 @@ func (g *Game) Update() error {
 		}
 		return nil
 	}
-	if g.opt.Record != "" && g.rec == nil && g.recErr == nil && g.frames == 0 {
+	// Recording starts with the window; a benchmark records its second half
+	// only, so one run compares frame times with and without it.
+	startAt := 0
+	if g.bench != nil {
+		startAt = g.bench.frames / 2
+	}
+	if g.opt.Record != "" && g.rec == nil && g.recErr == nil && g.frames == startAt {
 		g.startRecording()
 	}
 	g.handleKeys(now, n)
@@ -437,7 +443,11 @@ func (g *Game) Draw(screen *ebiten.Image) {
 	if g.bench != nil && !g.done && g.bench.frame(time.Now()) {
 		g.done = true
 		if g.opt.BenchResult != nil {
-			g.opt.BenchResult(g.bench.Latency() + "\n" + g.bench.Result())
+			lines := g.bench.Latency() + "\n"
+			if g.opt.Record != "" {
+				lines += g.bench.recordingRatio() + "\n"
+			}
+			g.opt.BenchResult(lines + g.bench.Result())
 		}
 	}
 	if g.opt.Screenshot != "" && g.shotFrames >= max(g.opt.Frames, 1) && !g.done {
