@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"os"
 	"time"
 
 	"github.com/hajimehoshi/ebiten/v2"
@@ -183,7 +184,10 @@ func Run(src *Source, opt Options) error {
 	err = ebiten.RunGame(g)
 	g.stopRecording()
 	if err != nil && !errors.Is(err, ebiten.Termination) {
-		return err
+		if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+			return fmt.Errorf("no display to open a window on (DISPLAY is not set): train with --headless, or run under xvfb-run (%w)", err)
+		}
+		return fmt.Errorf("window: %w", err)
 	}
 	return errors.Join(g.shot, g.recErr)
 }
