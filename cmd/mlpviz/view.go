@@ -126,9 +126,6 @@ func runRender(args []string, stdout, stderr io.Writer) error {
 	if n, err := fmt.Sscanf(*size, "%dx%d", &w, &h); n != 2 || err != nil || w < 320 || h < 200 || w > 7680 || h > 4320 {
 		return usageError{fmt.Sprintf("--size must be WIDTHxHEIGHT between 320x200 and 7680x4320, got %q", *size)}
 	}
-	if *fps < 1 || *fps > 240 {
-		return usageError{fmt.Sprintf("--fps must be 1..240, got %d", *fps)}
-	}
 	if !(*spp > 0 && *spp <= 60) {
 		return usageError{fmt.Sprintf("--seconds-per-pass must be in (0, 60], got %g", *spp)}
 	}
