@@ -57,6 +57,9 @@ type Options struct {
 	OnRecorded func(string)
 	// Pass, when > 0, starts at this pass (1-based) instead of the first.
 	Pass int
+	// Scale is the UI scale; 0 follows the monitor's device scale factor
+	// (HiDPI), so text and controls keep their size and only get sharper.
+	Scale float64
 	// Zoom, when > 1, starts the view zoomed in by this factor at its
 	// centre (after fitting the head).
 	Zoom float64
@@ -91,6 +94,7 @@ type Game struct {
 	pressedInView   bool
 
 	width, height int
+	scale         float64 // UI scale: device pixels per logical pixel
 	frames        int
 	shotFrames    int // frames drawn with something to show
 	lastFrame     time.Time
@@ -133,7 +137,7 @@ func New(src *Source, opt Options) (*Game, error) {
 	if opt.Delay == 0 {
 		opt.Delay = 500 * time.Millisecond
 	}
-	fonts, err := NewFonts(1)
+	fonts, err := NewFonts(1) // remade for the display's scale at the first Layout
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +151,7 @@ func New(src *Source, opt Options) (*Game, error) {
 		opt: opt, src: src, arch: src.Architecture(), theme: th, fonts: fonts, net: net, shown: -1,
 		input: NewInputPanel(th, fonts), probs: NewProbPanel(th, fonts),
 		loss: NewPlotPanel("Loss", th.Positive, th, fonts), acc: NewPlotPanel("Accuracy", th.Good, th, fonts),
-		summary: NewSummaryPanel(th, fonts), hovered: -1, pinned: -1, plotsFor: -1,
+		summary: NewSummaryPanel(th, fonts), hovered: -1, pinned: -1, plotsFor: -1, scale: 1,
 	}
 	g.tl.delay = min(max(opt.Delay, minDelay), maxDelay)
 	g.tl.live, g.tl.follow = opt.Live, opt.Live
@@ -193,20 +197,53 @@ func Run(src *Source, opt Options) error {
 }
 
 // Layout implements ebiten.Game: the screen is the window's size.
+// The screen has device pixels: the outside size times the scale.
 func (g *Game) Layout(w, h int) (int, int) {
-	g.width, g.height = w, h
-	return w, h
+	s := g.opt.Scale
+	if s <= 0 {
+		s = ebiten.Monitor().DeviceScaleFactor()
+	}
+	if s != g.scale {
+		g.setScale(s)
+	}
+	g.width, g.height = int(math.Round(float64(w)*s)), int(math.Round(float64(h)*s))
+	return g.width, g.height
 }
 
+// setScale remakes the fonts and panels for a new UI scale.
+func (g *Game) setScale(s float64) {
+	fonts, err := NewFonts(s)
+	if err != nil {
+		return // keep the faces we have; NewFonts fails only for a bad scale
+	}
+	g.scale, g.fonts = s, fonts
+	th := g.theme
+	g.input, g.probs = NewInputPanel(th, fonts), NewProbPanel(th, fonts)
+	g.loss, g.acc = NewPlotPanel("Loss", th.Positive, th, fonts), NewPlotPanel("Accuracy", th.Good, th, fonts)
+	g.summary = NewSummaryPanel(th, fonts)
+	g.summary.Set(g.arch)
+	g.input.Set(g.arch, g.pass)
+	g.probs.Set(g.arch, g.pass)
+	g.plotsFor = -1
+	g.hudCache, g.barCache, g.emptyCache, g.bannerCache = panelCache{}, panelCache{}, panelCache{}, panelCache{}
+	g.labels, g.tooltip = nil, tooltip{}
+	g.net.cam.PixelScale = float32(s)
+}
+
+// px scales a length in logical pixels to device pixels.
+func (g *Game) px(v int) int { return int(math.Round(float64(v) * g.scale)) }
+
 // Regions of the screen.
-func (g *Game) hudRect() image.Rectangle { return image.Rect(0, 0, g.width, 30) }
-func (g *Game) barRect() image.Rectangle { return image.Rect(0, g.height-62, g.width, g.height) }
+func (g *Game) hudRect() image.Rectangle { return image.Rect(0, 0, g.width, g.px(30)) }
+func (g *Game) barRect() image.Rectangle {
+	return image.Rect(0, g.height-g.px(62), g.width, g.height)
+}
 func (g *Game) sideRect() image.Rectangle {
-	w := min(340, max(g.width/4, 260))
-	return image.Rect(g.width-w, 30, g.width, g.height-62)
+	w := min(g.px(340), max(g.width/4, g.px(260)))
+	return image.Rect(g.width-w, g.px(30), g.width, g.height-g.px(62))
 }
 func (g *Game) viewRect() image.Rectangle {
-	return image.Rect(0, 30, g.sideRect().Min.X, g.height-62)
+	return image.Rect(0, g.px(30), g.sideRect().Min.X, g.height-g.px(62))
 }
 
 // Update implements ebiten.Game: input, the timeline and new passes.
@@ -463,7 +500,7 @@ func (g *Game) Draw(screen *ebiten.Image) {
 func (g *Game) drawSide(screen *ebiten.Image) {
 	r := g.sideRect()
 	fillRect(screen, float64(r.Min.X), float64(r.Min.Y), float64(r.Dx()), float64(r.Dy()), g.theme.Background)
-	pad := 8
+	pad := g.px(8)
 	x0, x1 := r.Min.X+pad, r.Max.X-pad
 	y := r.Min.Y + pad
 	h := r.Dy() - 2*pad

@@ -53,14 +53,14 @@ func (g *Game) renderHUD(dst *ebiten.Image) {
 	h, th, f := &g.hud, g.theme, g.fonts
 	r := dst.Bounds()
 	fillRect(dst, 0, 0, float64(r.Dx()), float64(r.Dy()), th.Panel)
-	fillRect(dst, 0, float64(r.Max.Y)-1, float64(r.Dx()), 1, th.Border)
+	fillRect(dst, 0, float64(r.Max.Y)-f.px(1), float64(r.Dx()), f.px(1), th.Border)
 	title := fmt.Sprintf("mlpviz  ·  %s on %s", g.arch.Model, g.arch.Dataset)
-	drawTextMiddle(dst, title, f.Bold, 12, r, th.Text, text.AlignStart)
+	drawTextMiddle(dst, title, f.Bold, f.px(12), r, th.Text, text.AlignStart)
 
-	x := float64(r.Max.X - 12)
+	x := float64(r.Max.X) - f.px(12)
 	item := func(s string, col color.RGBA) {
 		drawTextMiddle(dst, s, f.Mono, x, r, col, text.AlignEnd)
-		x -= text.Advance(s, f.Mono) + 18
+		x -= text.Advance(s, f.Mono) + f.px(18)
 	}
 	dim := th.TextDim
 	item(fmt.Sprintf("%3d fps", h.fps), dim)
@@ -97,11 +97,11 @@ func (g *Game) drawLayerLabels(screen *ebiten.Image) {
 	}
 	for k := range layers {
 		ll := &layers[k]
-		w := int(text.Advance(ll.Name, g.fonts.Small)) + 2
-		hgt := int(lineHeight(g.fonts.Small)) + 2
+		w := int(text.Advance(ll.Name, g.fonts.Small)) + g.px(2)
+		hgt := int(lineHeight(g.fonts.Small)) + g.px(2)
 		cx := (ll.Bounds.MinX + ll.Bounds.MaxX) / 2
 		x, y := g.net.cam.ToScreen(cx, ll.Bounds.MinY)
-		y = max(y-22, float32(v.Min.Y+6))
+		y = max(y-float32(g.px(22)), float32(v.Min.Y+g.px(6)))
 		if x < float32(v.Min.X) || x > float32(v.Max.X) {
 			continue
 		}
@@ -110,7 +110,7 @@ func (g *Game) drawLayerLabels(screen *ebiten.Image) {
 		g.labels[k].draw(screen, at, g.renderLabel)
 	}
 	if g.src.Len() == 0 {
-		r := image.Rect(v.Min.X, v.Max.Y-56, v.Max.X, v.Max.Y-24)
+		r := image.Rect(v.Min.X, v.Max.Y-g.px(56), v.Max.X, v.Max.Y-g.px(24))
 		g.emptyCache.draw(screen, r, g.renderEmpty)
 	}
 }
@@ -157,7 +157,7 @@ func (g *Game) drawTooltip(screen *ebiten.Image) {
 		for _, l := range t.lines {
 			w = math.Max(w, text.Advance(l, f.Mono))
 		}
-		t.size = image.Pt(int(w)+20, int((lineHeight(f.Mono)+2)*float64(len(t.lines)))+14)
+		t.size = image.Pt(int(w)+g.px(20), int((lineHeight(f.Mono)+f.px(2))*float64(len(t.lines)))+g.px(14))
 		t.cache.invalidate()
 	}
 	// Beside the neuron, kept inside the network view.
@@ -165,20 +165,20 @@ func (g *Game) drawTooltip(screen *ebiten.Image) {
 	nx, ny := g.net.layout.Pos(k, i)
 	sx, sy := g.net.cam.ToScreen(nx, ny)
 	v := g.viewRect()
-	x := int(sx) + 16
+	x := int(sx) + g.px(16)
 	if x+t.size.X > v.Max.X {
-		x = int(sx) - 16 - t.size.X
+		x = int(sx) - g.px(16) - t.size.X
 	}
-	y := min(max(int(sy)-t.size.Y/2, v.Min.Y+4), v.Max.Y-t.size.Y-4)
+	y := min(max(int(sy)-t.size.Y/2, v.Min.Y+g.px(4)), v.Max.Y-t.size.Y-g.px(4))
 	t.cache.draw(screen, image.Rectangle{Min: image.Pt(x, y), Max: image.Pt(x, y).Add(t.size)}, g.renderTooltip)
 }
 
 func (g *Game) renderTooltip(dst *ebiten.Image) {
 	t, f, th := &g.tooltip, g.fonts, g.theme
 	w, h := float64(t.size.X), float64(t.size.Y)
-	fillRoundedRect(dst, 0, 0, float32(w), float32(h), 6, fade(th.Panel, 0.96))
-	fillRect(dst, 0, 0, 3, h, th.Accent)
-	lh := lineHeight(f.Mono) + 2
+	fillRoundedRect(dst, 0, 0, float32(w), float32(h), float32(f.px(6)), fade(th.Panel, 0.96))
+	fillRect(dst, 0, 0, f.px(3), h, th.Accent)
+	lh := lineHeight(f.Mono) + f.px(2)
 	for j, l := range t.lines {
 		c := th.Text
 		if j == 0 {
@@ -186,7 +186,7 @@ func (g *Game) renderTooltip(dst *ebiten.Image) {
 		} else if j >= 4 {
 			c = th.TextDim
 		}
-		drawText(dst, l, f.Mono, 10, 7+float64(j)*lh, c, text.AlignStart)
+		drawText(dst, l, f.Mono, f.px(10), f.px(7)+float64(j)*lh, c, text.AlignStart)
 	}
 }
 
@@ -220,14 +220,15 @@ func (g *Game) drawBanner(screen *ebiten.Image) {
 		g.bannerCache.invalidate()
 	}
 	v := g.viewRect()
-	g.bannerCache.draw(screen, image.Rect(v.Min.X+12, v.Min.Y+10, v.Max.X-12, v.Min.Y+40), g.renderBanner)
+	g.bannerCache.draw(screen, image.Rect(v.Min.X+g.px(12), v.Min.Y+g.px(10), v.Max.X-g.px(12), v.Min.Y+g.px(40)), g.renderBanner)
 }
 
 func (g *Game) renderBanner(dst *ebiten.Image) {
 	r := dst.Bounds()
-	fillRoundedRect(dst, 0, 0, float32(r.Dx()), float32(r.Dy()), 5, mix(g.theme.Panel, g.theme.Positive, 0.45))
-	msg := fitText(g.bannerErr.Error(), g.fonts.Body, float64(r.Dx()-20))
-	drawTextMiddle(dst, msg, g.fonts.Body, 10, r, g.theme.Text, text.AlignStart)
+	f := g.fonts
+	fillRoundedRect(dst, 0, 0, float32(r.Dx()), float32(r.Dy()), float32(f.px(5)), mix(g.theme.Panel, g.theme.Positive, 0.45))
+	msg := fitText(g.bannerErr.Error(), f.Body, float64(r.Dx())-f.px(20))
+	drawTextMiddle(dst, msg, f.Body, f.px(10), r, g.theme.Text, text.AlignStart)
 }
 
 // saveScreenshot writes the screen as a PNG.

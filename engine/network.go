@@ -166,7 +166,7 @@ func (n *network) hover(x, y float32) int {
 		return -1
 	}
 	wx, wy := n.cam.ToWorld(x, y)
-	return n.picker.Pick(wx, wy, 5/n.cam.Zoom) // at least 5 px to aim at
+	return n.picker.Pick(wx, wy, 5*n.cam.PixelScale/n.cam.Zoom) // at least 5 px to aim at
 }
 
 // setHover sets the hovered and pinned neurons: uniforms only.

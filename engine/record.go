@@ -94,21 +94,21 @@ func (g *Game) drawRecording(screen *ebiten.Image) {
 	if g.rec == nil || g.opt.Render != nil {
 		if g.recErr != nil {
 			r := g.viewRect()
-			drawText(screen, "recording failed: "+g.recErr.Error(), g.fonts.Body, float64(r.Min.X+12), float64(r.Max.Y-24), g.theme.Positive, text.AlignStart)
+			drawText(screen, "recording failed: "+g.recErr.Error(), g.fonts.Body, float64(r.Min.X+g.px(12)), float64(r.Max.Y-g.px(24)), g.theme.Positive, text.AlignStart)
 		}
 		return
 	}
 	v := g.viewRect()
-	x, y := float32(v.Min.X+18), float32(v.Min.Y+18)
+	x, y := float32(v.Min.X+g.px(18)), float32(v.Min.Y+g.px(18))
 	if (time.Since(g.recStart)/500)%2 == 0 { // a blinking dot, like a camera
-		vector.FillCircle(screen, x, y, 6, g.theme.Positive, true)
+		vector.FillCircle(screen, x, y, float32(g.px(6)), g.theme.Positive, true)
 	}
 	secs := int(time.Since(g.recStart).Seconds())
 	label := fmt.Sprintf("REC %02d:%02d", secs/60, secs%60)
 	if d := g.rec.Dropped(); d > 0 {
 		label += fmt.Sprintf("  %d dropped", d)
 	}
-	drawText(screen, label, g.fonts.Bold, float64(x+12), float64(y-8), g.theme.Positive, text.AlignStart)
+	drawText(screen, label, g.fonts.Bold, float64(x)+g.fonts.px(12), float64(y)-g.fonts.px(8), g.theme.Positive, text.AlignStart)
 }
 
 // renderStep shows frame f of an offline render: pass i blended a fraction

@@ -8,11 +8,14 @@ type Camera struct {
 	Zoom, PanX, PanY       float32 // what is drawn this frame
 	toZoom, toPanX, toPanY float32 // where it is going
 	MinZoom, MaxZoom       float32
+	// PixelScale is device pixels per logical pixel (HiDPI): line widths
+	// and the smallest neuron size are in logical pixels.
+	PixelScale float32
 }
 
 // NewCamera returns a camera at zoom 1 with no pan.
 func NewCamera() *Camera {
-	return &Camera{Zoom: 1, toZoom: 1, MinZoom: 0.02, MaxZoom: 40}
+	return &Camera{Zoom: 1, toZoom: 1, MinZoom: 0.02, MaxZoom: 40, PixelScale: 1}
 }
 
 // ToScreen maps a world point to the screen.

@@ -535,8 +535,8 @@ func (g *Geometry) onScreen(c *Camera, view Rect, minX, maxX float32) bool {
 // the only per-frame work on the geometry, with no allocation. Neurons never
 // shrink below about a pixel, so a zoomed-out head stays visible as points.
 func (g *Geometry) Project(c *Camera, neurons, edges, bands []Span) {
-	z, px, py := c.Zoom, c.PanX, c.PanY
-	r := max(neuronRadius*z, 1.2) + 1 // +1 px for the antialiased rim
+	z, px, py, ps := c.Zoom, c.PanX, c.PanY, max(c.PixelScale, 0.25)
+	r := max(neuronRadius*z, 1.2*ps) + ps // + a pixel for the antialiased rim
 	nw := g.neuronWorld
 	for _, s := range neurons {
 		for i := 4 * s.Lo; i < 4*s.Hi; i++ {
@@ -550,6 +550,7 @@ func (g *Geometry) Project(c *Camera, neurons, edges, bands []Span) {
 	if !g.Full {
 		width = min(width, 1) // a dense head stays a web of hairlines
 	}
+	width *= ps
 	ew := g.edgeWorld
 	for _, s := range edges {
 		for i := 4 * s.Lo; i < 4*s.Hi; i++ {

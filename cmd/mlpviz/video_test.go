@@ -150,3 +150,46 @@ func TestVideoBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderBadOutput: an unknown container or an unwritable path fails
+// with the reason, and the run file is left as it was.
+func TestRenderBadOutput(t *testing.T) {
+	needDisplay(t)
+	run := trainedRun(t)
+	before, err := os.ReadFile(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notDir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notDir, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ out, want string }{
+		{filepath.Join(t.TempDir(), "x.xyz"), ".avi .mkv .mov .mp4"},
+		{filepath.Join(notDir, "x.mp4"), "not a directory"},
+	} {
+		b, err := mlpvizCommand(t, "render", run, "-o", c.out, "--size", "640x400", "--fps", "5").CombinedOutput()
+		if err == nil || !strings.Contains(string(b), c.want) || strings.Contains(string(b), "goroutine ") {
+			t.Errorf("render -o %s: %v\n%s\nwant an error saying %q", c.out, err, b, c.want)
+		}
+	}
+	if after, _ := os.ReadFile(run); string(after) != string(before) {
+		t.Error("rendering changed the run file")
+	}
+}
+
+// TestHiDPIScale: at UI scale 2 the screen has twice the pixels in each
+// direction and the bars keep their logical size (the HUD is 60 device
+// pixels tall).
+func TestHiDPIScale(t *testing.T) {
+	needDisplay(t)
+	run := trainedRun(t)
+	img := runWindowSized(t, screenshotPath(t, "scale2.png"), 1280, 800, "view", run, "--scale", "2", "--width", "640", "--height", "400", "--frames", "3")
+	hud := func(r, g, b int) bool { return r == 0x1d && g == 0x20 && b == 0x27 } // the panel colour
+	if n := ink(img, image.Rect(700, 45, 900, 55), hud); n < 1500 {
+		t.Errorf("the HUD does not reach 55 device pixels down at scale 2 (%d HUD pixels)", n)
+	}
+	if n := ink(img, image.Rect(0, 70, 900, 700), bright); n < 300 {
+		t.Errorf("no neurons drawn at scale 2 (%d)", n)
+	}
+}

@@ -21,6 +21,7 @@ type windowFlags struct {
 	fps                          int
 	fullscreen                   bool
 	pass                         int
+	scale                        float64
 }
 
 func (w *windowFlags) register(fs *flag.FlagSet) {
@@ -34,6 +35,7 @@ func (w *windowFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&w.record, "record", "", "record the window into this video (.mp4 .mkv .mov through ffmpeg, or .avi); R starts and stops recording")
 	fs.IntVar(&w.fps, "fps", 60, "frame rate of recorded video")
 	fs.BoolVar(&w.fullscreen, "fullscreen", false, "start fullscreen (F or F11 toggles)")
+	fs.Float64Var(&w.scale, "scale", 0, "UI scale (0: the display's, e.g. 2 on HiDPI)")
 	fs.IntVar(&w.pass, "pass", 0, "start at this pass (1 is the first)")
 	fs.Float64Var(&w.zoom, "zoom", 1, "start zoomed in by this factor at the centre of the view")
 	fs.IntVar(&w.bench, "bench", 0, "render this many frames while panning and zooming along a fixed path, print frame times and exit")
@@ -57,6 +59,9 @@ func (w *windowFlags) options(title string) (engine.Options, error) {
 	if !(w.zoom >= 1 && w.zoom <= 40) {
 		return engine.Options{}, usageError{fmt.Sprintf("--zoom must be 1..40, got %g", w.zoom)}
 	}
+	if !(w.scale == 0 || (w.scale >= 0.5 && w.scale <= 4)) {
+		return engine.Options{}, usageError{fmt.Sprintf("--scale must be 0 (the display's) or 0.5..4, got %g", w.scale)}
+	}
 	if w.fps < 1 || w.fps > 240 {
 		return engine.Options{}, usageError{fmt.Sprintf("--fps must be 1..240, got %d", w.fps)}
 	}
@@ -66,7 +71,7 @@ func (w *windowFlags) options(title string) (engine.Options, error) {
 	return engine.Options{
 		Title: title, Width: w.width, Height: w.height, Delay: time.Duration(w.delayMS) * time.Millisecond,
 		RangeMode: mode, Screenshot: w.screenshot, Frames: w.frames, Hover: w.hover, Bench: w.bench, Zoom: w.zoom,
-		Record: w.record, FPS: w.fps, Fullscreen: w.fullscreen, Pass: w.pass,
+		Record: w.record, FPS: w.fps, Fullscreen: w.fullscreen, Pass: w.pass, Scale: w.scale,
 	}, nil
 }
 
