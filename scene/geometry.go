@@ -41,14 +41,14 @@ const (
 )
 
 // Pair is the vertex data of the connections between layer K and K+1.
-// Quads are rank-major: first every target's strongest incoming
-// connection, then every target's second strongest, and so on, so drawing
-// the top k per target is drawing a prefix, and a zoom changes only how long
-// that prefix is.
+// For a large head, each target's kept inputs lie together, strongest
+// first (Ranks quads per target), so drawing a target's top k is drawing
+// the first k quads of its block: zoom and pan change only which blocks and
+// how much of each, never the data.
 type Pair struct {
 	K            int
 	First, Quads int     // quads [First, First+Quads) of EdgeVerts
-	RankEnd      []int   // quads covering ranks 0..r: RankEnd[r]
+	Ranks        int     // quads per target block; 0 when drawn whole
 	MinX, MaxX   float32 // world x-range, for culling
 	Band         Span    // the aggregate quads of this pair in BandVerts
 }
@@ -234,12 +234,11 @@ func (g *Geometry) buildEdges(p *collector.Pass) {
 				}
 			}
 		} else {
-			for r := 0; r < ranks; r++ {
-				for o := 0; o < out; o++ {
-					j := int(order[o*ranks+r].src)
-					g.addEdge(k, j, o, lp.Weight[o*in+j], scale)
+			pair.Ranks = ranks
+			for o := 0; o < out; o++ {
+				for _, c := range order[o*ranks : (o+1)*ranks] {
+					g.addEdge(k, int(c.src), o, lp.Weight[o*in+int(c.src)], scale)
 				}
-				pair.RankEnd = append(pair.RankEnd, len(g.EdgeVerts)/4-pair.First)
 			}
 		}
 		pair.Quads = len(g.EdgeVerts)/4 - pair.First
@@ -481,24 +480,58 @@ func (g *Geometry) PerTarget(z float32) int {
 	return max(2, int(math.Ceil(float64(z)*24)))
 }
 
+// FrameEdges caps the connections a large head draws in one frame, so that
+// they stay single lines instead of merging into a wall of colour.
+const FrameEdges = 6_000
+
 // Visible appends to dst the spans of edge quads to draw for camera c over
-// screen rectangle view: for each layer pair whose columns are on screen,
-// the prefix holding each target's strongest PerTarget connections.
+// screen rectangle view. A small head draws each on-screen layer pair
+// whole. A large one draws, into every target neuron on screen, its
+// strongest k inputs, k growing with the zoom and shrinking when many
+// targets are in view; when no target of an on-screen pair is in view (the
+// user looks at its sources or between the layers), every target shows its
+// two strongest inputs.
 func (g *Geometry) Visible(c *Camera, view Rect, dst []Span) []Span {
 	dst = dst[:0]
-	k := g.PerTarget(c.Zoom)
 	for i := range g.Pairs {
 		p := &g.Pairs[i]
 		if p.Quads == 0 || !g.onScreen(c, view, p.MinX, p.MaxX) {
 			continue
 		}
-		n := p.Quads
-		if k < len(p.RankEnd) {
-			n = p.RankEnd[k-1]
+		if p.Ranks == 0 {
+			dst = append(dst, Span{p.First, p.First + p.Quads})
+			continue
 		}
-		dst = append(dst, Span{p.First, p.First + n})
+		targets := &g.Layout.Layers[p.K+1]
+		seen := 0
+		for o := 0; o < targets.N; o++ {
+			if g.neuronOnScreen(c, view, targets.First+o) {
+				seen++
+			}
+		}
+		k := min(p.Ranks, 2)
+		if seen > 0 {
+			k = min(p.Ranks, g.PerTarget(c.Zoom), max(2, FrameEdges/seen))
+		}
+		for o := 0; o < targets.N; o++ {
+			if seen > 0 && !g.neuronOnScreen(c, view, targets.First+o) {
+				continue
+			}
+			lo := p.First + o*p.Ranks
+			// Neighbouring blocks join into one span: fewer draw calls.
+			if n := len(dst); n > 0 && dst[n-1].Hi == lo && k == p.Ranks {
+				dst[n-1].Hi = lo + k
+			} else {
+				dst = append(dst, Span{lo, lo + k})
+			}
+		}
 	}
 	return dst
+}
+
+func (g *Geometry) neuronOnScreen(c *Camera, view Rect, id int) bool {
+	x, y := c.ToScreen(g.neuronWorld[2*id], g.neuronWorld[2*id+1])
+	return view.Contains(x, y)
 }
 
 // VisibleBands appends the aggregate spans of the pairs on screen.
