@@ -55,6 +55,8 @@ type Options struct {
 	// OnRecorded receives a line for each finished recording (path,
 	// frames, encoder, drops).
 	OnRecorded func(string)
+	// Stop, when it closes, closes the window (Ctrl-C in the terminal).
+	Stop <-chan struct{}
 	// Pass, when > 0, starts at this pass (1-based) instead of the first.
 	Pass int
 	// Scale is the UI scale; 0 follows the monitor's device scale factor
@@ -250,6 +252,11 @@ func (g *Game) viewRect() image.Rectangle {
 func (g *Game) Update() error {
 	if g.done {
 		return ebiten.Termination
+	}
+	select {
+	case <-g.opt.Stop: // a nil channel never fires
+		return ebiten.Termination
+	default:
 	}
 	now := time.Now()
 	if g.bench != nil {

@@ -222,9 +222,6 @@ func (g *Geometry) buildEdges(p *collector.Pass) {
 		g.WeightScales = append(g.WeightScales, scale)
 		pair := Pair{K: k, First: len(g.EdgeVerts) / 4,
 			MinX: l.Layers[k].Bounds.MinX, MaxX: l.Layers[k+1].Bounds.MaxX}
-		ranks := min(keep, in)
-		// order[o*ranks+r] is the source of target o's r-th strongest input.
-		order := g.rankInputs(lp, in, out, ranks)
 		if g.Full {
 			// Drawn whole at every zoom: keep each target's inputs together
 			// (source order), which the rasteriser's caches prefer.
@@ -234,7 +231,10 @@ func (g *Geometry) buildEdges(p *collector.Pass) {
 				}
 			}
 		} else {
+			ranks := min(keep, in)
 			pair.Ranks = ranks
+			// order[o*ranks+r] is the source of target o's r-th strongest input.
+			order := g.rankInputs(lp, in, out, ranks)
 			for o := 0; o < out; o++ {
 				for _, c := range order[o*ranks : (o+1)*ranks] {
 					g.addEdge(k, int(c.src), o, lp.Weight[o*in+int(c.src)], scale)

@@ -221,6 +221,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		win.Live, win.WaitForPass = true, true
+		win.Stop = ctx.Done() // Ctrl-C closes the window too
 		win.OnRecorded = func(s string) { fmt.Fprintln(stderr, "mlpviz: recorded", s) }
 		win.Status = func() engine.Status { return *status.Load() }
 		werr := engine.Run(src, win)

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/mlpviz/mlpviz/engine"
@@ -93,6 +97,9 @@ func runView(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer src.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	opt.Stop = ctx.Done() // Ctrl-C in the terminal closes the window
 	// A file still being written is followed like a live run.
 	opt.Live = !src.Closed()
 	var benchLine string
