@@ -209,8 +209,7 @@ func (p *InputPanel) render(dst *ebiten.Image) {
 	th, f := p.th, p.f
 	content := DrawPanelFrame(dst, dst.Bounds(), "Input", th, f)
 	if !p.has {
-		drawText(dst, "no pass yet", f.Body, float64(content.Min.X+content.Max.X)/2,
-			float64(content.Min.Y+content.Max.Y)/2-lineHeight(f.Body)/2, th.TextDim, text.AlignCenter)
+		drawTextMiddle(dst, "no pass yet", f.Body, float64(content.Min.X+content.Max.X)/2, content, th.TextDim, text.AlignCenter)
 		return
 	}
 	l := p.layout(dst.Bounds().Size())
@@ -226,8 +225,7 @@ func (p *InputPanel) render(dst *ebiten.Image) {
 		p.imageOp.Filter = ebiten.FilterNearest
 		dst.DrawImage(p.src, &p.imageOp)
 	} else if len(p.pixels) == 0 && !l.area.Empty() {
-		drawText(dst, "no image in this pass", f.Small, float64(l.area.Min.X+l.area.Max.X)/2,
-			float64(l.area.Min.Y+l.area.Max.Y)/2-lineHeight(f.Small)/2, th.TextDim, text.AlignCenter)
+		drawTextMiddle(dst, "no image in this pass", f.Small, float64(l.area.Min.X+l.area.Max.X)/2, l.area, th.TextDim, text.AlignCenter)
 	}
 
 	keyW := max(text.Advance("label", f.Body), text.Advance("pred", f.Body)) + f.px(10)

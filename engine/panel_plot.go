@@ -132,8 +132,7 @@ func (p *PlotPanel) render(dst *ebiten.Image) {
 	content := DrawPanelFrame(dst, dst.Bounds(), p.title, th, f)
 	l := p.layout(dst.Bounds().Size())
 	if !l.ok {
-		drawText(dst, "no data yet", f.Body, float64(content.Min.X+content.Max.X)/2,
-			float64(content.Min.Y+content.Max.Y)/2-lineHeight(f.Body)/2, th.TextDim, text.AlignCenter)
+		drawTextMiddle(dst, "no data yet", f.Body, float64(content.Min.X+content.Max.X)/2, content, th.TextDim, text.AlignCenter)
 		return
 	}
 

@@ -193,8 +193,7 @@ func (p *ProbPanel) render(dst *ebiten.Image) {
 		if p.missing {
 			msg = "no probabilities in this pass"
 		}
-		drawText(dst, msg, f.Body, float64(content.Min.X+content.Max.X)/2,
-			float64(content.Min.Y+content.Max.Y)/2-lineHeight(f.Body)/2, th.TextDim, text.AlignCenter)
+		drawTextMiddle(dst, msg, f.Body, float64(content.Min.X+content.Max.X)/2, content, th.TextDim, text.AlignCenter)
 		return
 	}
 	l := p.layout(dst.Bounds().Size())

@@ -158,8 +158,7 @@ func (p *SummaryPanel) render(dst *ebiten.Image) {
 	th, f := p.th, p.f
 	content := DrawPanelFrame(dst, dst.Bounds(), "Architecture", th, f)
 	if !p.has {
-		drawText(dst, "no architecture yet", f.Body, float64(content.Min.X+content.Max.X)/2,
-			float64(content.Min.Y+content.Max.Y)/2-lineHeight(f.Body)/2, th.TextDim, text.AlignCenter)
+		drawTextMiddle(dst, "no architecture yet", f.Body, float64(content.Min.X+content.Max.X)/2, content, th.TextDim, text.AlignCenter)
 		return
 	}
 	a := &p.arch
