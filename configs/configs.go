@@ -68,6 +68,9 @@ import (
 	"time"
 
 	"github.com/spf13/viper"
+
+	"github.com/mlpviz/mlpviz/catalog"
+	"github.com/mlpviz/mlpviz/internal/suggest"
 )
 
 // builtin holds the profiles, kept as YAML so that they double as
@@ -134,7 +137,7 @@ type View struct {
 func (v View) Delay() time.Duration { return time.Duration(v.DelayMS) * time.Millisecond }
 
 // Names lists the built-in profiles; each is named after its dataset.
-func Names() []string { return []string{"mnist", "fashion_mnist", "cifar10"} }
+func Names() []string { return catalog.DatasetNames() }
 
 // key is one setting: its path in the YAML and the "mlpviz train" flag that
 // sets it, if any.
@@ -262,7 +265,7 @@ func (l *loader) readProfile(nameOrPath string) error {
 		return l.readError(l.v.ReadInConfig())
 	case !slices.Contains(Names(), nameOrPath):
 		return fmt.Errorf("unknown profile %q%s (built-in: %s; a file path needs a %q or a .yaml ending)",
-			nameOrPath, suggest(nameOrPath, Names(), ""), strings.Join(Names(), ", "), "/")
+			nameOrPath, suggest.DidYouMean(nameOrPath, Names(), ""), strings.Join(Names(), ", "), "/")
 	}
 	l.file = "built-in " + nameOrPath
 	data, err := builtin.ReadFile(nameOrPath + ".yaml")
@@ -323,7 +326,7 @@ func (l *loader) checkKey(k string) error {
 		return keyError(l.file, k, "must be a section with the keys %s", strings.Join(inSection, ", "))
 	}
 	return &Error{Source: l.file, Key: k,
-		Err: fmt.Errorf("unknown key %q%s", k, suggest(k, Keys(), ""))}
+		Err: fmt.Errorf("unknown key %q%s", k, suggest.DidYouMean(k, Keys(), ""))}
 }
 
 // setDefaults fills viper's default layer from the built-in profile of the
@@ -352,7 +355,20 @@ func (l *loader) setDefaults() error {
 			l.v.SetDefault(k.name, bv.Get(k.name))
 		}
 	}
+	// The built-in files leave the normalisation to the dataset's own.
+	ds := catalog.LookupDataset(name)
+	l.v.SetDefault("normalize.mean", anys(ds.Mean))
+	l.v.SetDefault("normalize.std", anys(ds.Std))
 	return nil
+}
+
+// anys is v as YAML gives a list, so defaults decode as files do.
+func anys(v []float64) []any {
+	out := make([]any, len(v))
+	for i, x := range v {
+		out[i] = x
+	}
+	return out
 }
 
 // source names where key's value came from: its variable, the profile, or
@@ -405,7 +421,12 @@ func (l *loader) decode() (*Profile, error) {
 }
 
 // Channels is the number of image channels of the profile's dataset.
-func (p *Profile) Channels() int { return datasetChannels[p.Dataset] }
+func (p *Profile) Channels() int {
+	if d := catalog.LookupDataset(p.Dataset); d != nil {
+		return d.Shape[0]
+	}
+	return 0
+}
 
 // FlagValues maps each "mlpviz train" flag the profile sets to its value in
 // the flag's syntax. Dropout is left out when the profile leaves it to the
@@ -468,7 +489,7 @@ func EnvTypos(env []string) []string {
 		if !strings.HasPrefix(name, EnvPrefix+"_") || slices.Contains(names, name) {
 			continue
 		}
-		if s := suggest(name, names, "MLPVIZ_"); s != "" {
+		if s := suggest.DidYouMean(name, names, "MLPVIZ_"); s != "" {
 			out = append(out, name+s)
 		}
 	}

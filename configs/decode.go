@@ -4,12 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"unicode"
 
 	"github.com/spf13/viper"
+
+	"github.com/mlpviz/mlpviz/catalog"
+	"github.com/mlpviz/mlpviz/internal/suggest"
+	"github.com/mlpviz/mlpviz/scene"
 )
 
 // Error is a bad setting: where it came from (a file, "built-in NAME" or an
@@ -28,18 +31,8 @@ func keyError(source, key, format string, args ...any) *Error {
 	return &Error{Source: source, Key: key, Err: fmt.Errorf("key %q: %s", key, fmt.Sprintf(format, args...))}
 }
 
-// The datasets and models, as trainer/dataset and trainer/nn define them;
-// copied rather than imported so that reading a profile does not pull in the
-// trainer (a test keeps the copies in step).
-var (
-	datasetChannels = map[string]int{"mnist": 1, "fashion_mnist": 1, "cifar10": 3}
-	models          = []string{"cnn", "cnn_large", "cifar10_cnn"}
-)
-
 // Bounds that are not obvious from the type.
 const (
-	minWidth, minHeight    = 320, 200  // smaller windows cannot lay out a head
-	maxSide                = 16384     // larger than a GPU texture may be
 	minDelayMS, maxDelayMS = 200, 2000 // the range of the seed's slider
 	maxFPS                 = 1000
 )
@@ -217,18 +210,13 @@ func (l *loader) validate(p *Profile) error {
 			errs = append(errs, keyError(l.source(key), key, format, args...))
 		}
 	}
-	_, datasetOK := datasetChannels[p.Dataset]
-	check(datasetOK, "dataset", "unknown dataset %q%s (valid: %s)",
-		p.Dataset, suggest(p.Dataset, Names(), ""), strings.Join(Names(), ", "))
-	modelOK := slices.Contains(models, p.Model)
-	check(modelOK, "model", "unknown model %q%s (valid: %s)",
-		p.Model, suggest(p.Model, models, ""), strings.Join(models, ", "))
-	if datasetOK && modelOK {
-		fromDataset := fmt.Sprintf("dataset %s (from %s)", p.Dataset, l.source("dataset"))
-		check(p.Dataset != "cifar10" || p.Model == "cifar10_cnn", "model",
-			"%s takes 28x28 grey images; %s needs cifar10_cnn", p.Model, fromDataset)
-		check(p.Dataset == "cifar10" || p.Model != "cifar10_cnn", "model",
-			"cifar10_cnn takes 32x32 colour images; %s needs cnn or cnn_large", fromDataset)
+	ds, model := catalog.LookupDataset(p.Dataset), catalog.LookupModel(p.Model)
+	datasetOK := ds != nil
+	check(ds != nil, "dataset", "%v", catalog.UnknownDataset(p.Dataset, suggest.DidYouMean(p.Dataset, catalog.DatasetNames(), "")))
+	check(model != nil, "model", "%v", catalog.UnknownModel(p.Model, suggest.DidYouMean(p.Model, catalog.ModelNames(), "")))
+	if ds != nil && model != nil {
+		check(model.Fits(ds) == nil, "model", "%s takes %s images; dataset %s (from %s) has %s images and needs %s",
+			model.Name, model.InputShape.Describe(), ds.Name, l.source("dataset"), ds.Shape.Describe(), catalog.ModelChoices(ds))
 	}
 	check(p.Epochs >= 1, "epochs", "must be at least 1, got %d", p.Epochs)
 	check(p.BatchSize >= 1, "batch_size", "must be at least 1, got %d", p.BatchSize)
@@ -257,62 +245,12 @@ func (l *loader) validate(p *Profile) error {
 	}
 
 	v := p.View
-	check(v.Width >= minWidth && v.Width <= maxSide, "view.width", "must be in %d..%d, got %d", minWidth, maxSide, v.Width)
-	check(v.Height >= minHeight && v.Height <= maxSide, "view.height", "must be in %d..%d, got %d", minHeight, maxSide, v.Height)
+	check(v.Width >= scene.MinWidth && v.Width <= scene.MaxSide, "view.width", "must be in %d..%d, got %d", scene.MinWidth, scene.MaxSide, v.Width)
+	check(v.Height >= scene.MinHeight && v.Height <= scene.MaxSide, "view.height", "must be in %d..%d, got %d", scene.MinHeight, scene.MaxSide, v.Height)
 	check(v.DelayMS >= minDelayMS && v.DelayMS <= maxDelayMS, "view.delay_ms",
 		"must be in %d..%d milliseconds, got %d", minDelayMS, maxDelayMS, v.DelayMS)
 	check(v.ColorRange == ColorRangeLayer || v.ColorRange == ColorRangeGlobal, "view.color_range",
 		"want layer or global, got %q", v.ColorRange)
 	check(v.FPS >= 1 && v.FPS <= maxFPS, "view.fps", "must be in 1..%d, got %d", maxFPS, v.FPS)
 	return errors.Join(errs...)
-}
-
-// suggest returns ` (did you mean "X"?)` for the candidate closest to s, or
-// "" when none is close. trim is a common prefix ignored when judging how
-// close two names are. A key written without its section ("width") finds
-// its full path ("view.width").
-func suggest(s string, candidates []string, trim string) string {
-	s = strings.ToLower(s)
-	short := strings.TrimPrefix(s, strings.ToLower(trim))
-	best, bestDist := "", math.MaxInt
-	for _, c := range candidates {
-		cs := strings.TrimPrefix(strings.ToLower(c), strings.ToLower(trim))
-		dist := min(editDistance(short, cs), editDistance(leaf(short), leaf(cs))+1)
-		if dist < bestDist {
-			best, bestDist = c, dist
-		}
-	}
-	if bestDist == 0 || bestDist > 2 || bestDist*2 > len(short) {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-func leaf(key string) string { return key[strings.LastIndexByte(key, '.')+1:] }
-
-// editDistance counts the insertions, deletions, substitutions and swaps of
-// neighbours that turn a into b (optimal string alignment).
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev2 := make([]int, len(rb)+1)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(rb)]
 }

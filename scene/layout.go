@@ -21,6 +21,14 @@ const (
 	maxRows       = 64  // a layer taller than this wraps into more columns
 )
 
+// The window sizes, in logical pixels, that the view lays out: smaller
+// windows cannot fit a head beside its panels, larger ones exceed what a
+// GPU texture may hold.
+const (
+	MinWidth, MinHeight = 320, 200
+	MaxSide             = 16384
+)
+
 // Rect is an axis-aligned rectangle in world or screen units.
 type Rect struct{ MinX, MinY, MaxX, MaxY float32 }
 

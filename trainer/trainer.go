@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/mlpviz/mlpviz/catalog"
 	"github.com/mlpviz/mlpviz/collector"
 	"github.com/mlpviz/mlpviz/trainer/backend"
 	"github.com/mlpviz/mlpviz/trainer/dataset"
@@ -24,7 +25,7 @@ type Config struct {
 	Epochs    int
 	BatchSize int
 	LR        float32
-	Dropout   float32 // < 0: the model's default (nn.DefaultDropout)
+	Dropout   float32 // < 0: the model's default (catalog.Model.DefaultDropout)
 	Interval  int     // collect a pass every Interval steps; 0: never
 	MaxSteps  int     // stop after this many batches; 0: no limit
 	Seed      int64
@@ -95,17 +96,21 @@ func New(cfg Config, data *dataset.Dataset) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	spec := catalog.LookupModel(cfg.Model)
+	if spec == nil {
+		return nil, catalog.UnknownModel(cfg.Model, "")
+	}
+	if spec.InputShape != data.Shape {
+		return nil, fmt.Errorf("model %s takes %s images; %s has %s images", spec.Name, spec.InputShape.Describe(), data.Name, data.Shape.Describe())
+	}
 	if cfg.Dropout < 0 {
-		cfg.Dropout = nn.DefaultDropout(cfg.Model)
+		cfg.Dropout = float32(spec.DefaultDropout)
 	}
 	be := backend.NewCPU(cfg.Workers)
 	seed := uint64(cfg.Seed)
-	model, err := nn.New(be, cfg.Model, cfg.Dropout, rand.New(rand.NewPCG(seed, 0x6d6f64656c)))
+	model, err := nn.New(be, spec, cfg.Dropout, rand.New(rand.NewPCG(seed, 0x6d6f64656c)))
 	if err != nil {
 		return nil, err
-	}
-	if model.InputShape != data.Shape {
-		return nil, fmt.Errorf("model %s takes %v images but %s has %v", cfg.Model, model.InputShape, data.Name, data.Shape)
 	}
 	return &Trainer{
 		cfg: cfg, data: data, be: be, Model: model,

@@ -52,7 +52,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"train", "--headless", "--dropout", "1"}, 2, "--dropout must be in [0, 1), got 1"},
 		{[]string{"train", "--headless", "--epochs", "two"}, 2, `invalid value "two" for flag -epochs`},
 		{[]string{"train", "--headless", "--colour", "red"}, 2, "flag provided but not defined: -colour"},
-		{[]string{"train", "--headless", "--dataset", "cifar10", "--model", "cnn"}, 2, "model cnn takes 28x28 grey images; cifar10 needs --model cifar10_cnn"},
+		{[]string{"train", "--headless", "--dataset", "cifar10", "--model", "cnn"}, 2, "model cnn takes 28x28 grey images; cifar10 has 32x32 colour images: use --model cifar10_cnn"},
 		{[]string{"train", "--headless", "--model", "cifar10_cnn"}, 2, "model cifar10_cnn takes 32x32 colour images"},
 		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
 		{[]string{"train", "--headless", "--offline", "--dataset", "fashion_mnist", "--data-dir", notDir}, 1, "dataset fashion_mnist: missing train-images-idx3-ubyte.gz"},

@@ -16,13 +16,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mlpviz/mlpviz/catalog"
 	"github.com/mlpviz/mlpviz/collector"
 	"github.com/mlpviz/mlpviz/collector/runfile"
 	"github.com/mlpviz/mlpviz/configs"
 	"github.com/mlpviz/mlpviz/engine"
+	"github.com/mlpviz/mlpviz/internal/suggest"
 	"github.com/mlpviz/mlpviz/trainer"
 	"github.com/mlpviz/mlpviz/trainer/dataset"
-	"github.com/mlpviz/mlpviz/trainer/nn"
 )
 
 // trainFlags are the flags of "mlpviz train", the seed's plus ours.
@@ -44,8 +45,8 @@ func newTrainFlags(stderr io.Writer) (*flag.FlagSet, *trainFlags) {
 	f := &trainFlags{}
 	fs := flag.NewFlagSet("mlpviz train", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&f.dataset, "dataset", "mnist", "dataset: "+strings.Join(dataset.Names(), ", "))
-	fs.StringVar(&f.model, "model", "cnn", "model: "+strings.Join(nn.ModelNames(), ", ")+" (cifar10 selects cifar10_cnn)")
+	fs.StringVar(&f.dataset, "dataset", "mnist", "dataset: "+strings.Join(catalog.DatasetNames(), ", "))
+	fs.StringVar(&f.model, "model", "cnn", "model: "+strings.Join(catalog.ModelNames(), ", ")+" (cifar10 selects cifar10_cnn)")
 	fs.IntVar(&f.cfg.Epochs, "epochs", 1, "training epochs")
 	fs.IntVar(&f.cfg.Interval, "interval", 50, "collect a pass every this many steps")
 	fs.IntVar(&f.cfg.BatchSize, "batch-size", 64, "images per training step")
@@ -88,22 +89,24 @@ func (f *trainFlags) parse(fs *flag.FlagSet, args []string, stderr io.Writer) er
 	if err := f.applyProfile(fs, set, stderr); err != nil {
 		return err
 	}
-	if !slices.Contains(dataset.Names(), f.dataset) {
-		return usageError{fmt.Sprintf("unknown dataset %q (valid: %s)", f.dataset, strings.Join(dataset.Names(), ", "))}
+	ds := catalog.LookupDataset(f.dataset)
+	if ds == nil {
+		return usageError{catalog.UnknownDataset(f.dataset, suggest.DidYouMean(f.dataset, catalog.DatasetNames(), "")).Error()}
 	}
-	if !slices.Contains(nn.ModelNames(), f.model) {
-		return usageError{fmt.Sprintf("unknown model %q (valid: %s)", f.model, strings.Join(nn.ModelNames(), ", "))}
+	model := catalog.LookupModel(f.model)
+	if model == nil {
+		return usageError{catalog.UnknownModel(f.model, suggest.DidYouMean(f.model, catalog.ModelNames(), "")).Error()}
 	}
-	// As in the seed, CIFAR-10 trains cifar10_cnn; the 28x28 models cannot
-	// take 32x32 colour images, and cifar10_cnn cannot take 28x28 grey ones.
-	switch {
-	case f.dataset == "cifar10" && !set["model"]:
-		f.model = "cifar10_cnn"
-		fmt.Fprintln(stderr, "mlpviz: dataset cifar10 uses model cifar10_cnn")
-	case f.dataset == "cifar10" && f.model != "cifar10_cnn":
-		return usageError{fmt.Sprintf("model %s takes 28x28 grey images; cifar10 needs --model cifar10_cnn", f.model)}
-	case f.dataset != "cifar10" && f.model == "cifar10_cnn":
-		return usageError{fmt.Sprintf("model cifar10_cnn takes 32x32 colour images; use it with --dataset cifar10")}
+	// A model takes one shape of image: as in the seed, a dataset the
+	// chosen model cannot take trains the dataset's own model instead,
+	// unless the user asked for that model.
+	if err := model.Fits(ds); err != nil {
+		if set["model"] {
+			return usageError{fmt.Sprintf("%v: use --model %s", err, catalog.ModelChoices(ds))}
+		}
+		model = catalog.DefaultModel(ds)
+		f.model = model.Name
+		fmt.Fprintf(stderr, "mlpviz: dataset %s uses model %s\n", ds.Name, model.Name)
 	}
 	if math.IsNaN(f.lr) || math.IsNaN(f.dropout) {
 		return usageError{"--lr and --dropout must be numbers"}
@@ -141,7 +144,7 @@ func (f *trainFlags) applyProfile(fs *flag.FlagSet, set map[string]bool, stderr 
 	if name == "" && set["dataset"] {
 		name = f.dataset
 		if !slices.Contains(configs.Names(), name) {
-			return usageError{fmt.Sprintf("unknown dataset %q (valid: %s)", f.dataset, strings.Join(dataset.Names(), ", "))}
+			return usageError{fmt.Sprintf("unknown dataset %q (valid: %s)", f.dataset, strings.Join(catalog.DatasetNames(), ", "))}
 		}
 	}
 	env := os.Environ()

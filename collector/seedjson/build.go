@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mlpviz/mlpviz/catalog"
 	"github.com/mlpviz/mlpviz/collector"
 )
 
@@ -100,9 +101,6 @@ func size(e archEntry, key string) (int, error) {
 	return 0, fmt.Errorf("seedjson: architecture %q has no %s", e.tag, key)
 }
 
-// seedModels maps the seed's model classes to mlpviz's model names.
-var seedModels = map[string]string{"CNN": "cnn", "CNN_large": "cnn_large", "Cifar10CnnModel": "cifar10_cnn"}
-
 // torchLayers are module kinds that are layers rather than a wrapped model.
 var torchLayers = map[string]bool{}
 
@@ -136,8 +134,8 @@ func modules(entries []archEntry, hasExt bool) ([]collector.Module, string) {
 	model := ""
 	if len(entries) > 0 {
 		k := entries[0].kind
-		if name, ok := seedModels[k]; ok {
-			model, entries = name, entries[1:]
+		if m := catalog.ModelWithTorchClass(k); m != nil {
+			model, entries = m.Name, entries[1:]
 		} else if !hasExt && !torchLayers[k] {
 			model, entries = k, entries[1:]
 		}
@@ -557,9 +555,9 @@ func (doc *document) finish(arch *collector.Architecture, passes []*collector.Pa
 			q.Probs = softmax(q.Logits)
 		}
 	}
-	if ds := datasetNamed(arch.Dataset); ds != nil && arch.InputShape[0] == len(ds.mean) {
+	if ds := catalog.LookupDataset(arch.Dataset); ds != nil && arch.InputShape[0] == len(ds.Mean) {
 		for _, q := range passes {
-			q.Image = ds.unnormalise(q.Image, arch.InputShape)
+			q.Image = unnormalise(ds, q.Image, arch.InputShape)
 		}
 	}
 	return nil
@@ -585,14 +583,13 @@ func (doc *document) classNames(arch *collector.Architecture, classes int) {
 		}
 		classes = top + 1
 	}
-	if ds := matchDataset(names, classes); ds != nil {
-		arch.Dataset, arch.ClassNames = ds.name, slices.Clone(ds.classes)
+	if ds := catalog.DatasetWithTorchClasses(names, classes); ds != nil {
+		arch.Dataset, arch.ClassNames = ds.Name, slices.Clone(ds.Classes)
 		return
 	}
 	if len(names) == 0 {
-		if arch.Model == "cifar10_cnn" && (classes == 0 || classes == 10) {
-			ds := datasetNamed("cifar10")
-			arch.Dataset, arch.ClassNames = ds.name, slices.Clone(ds.classes)
+		if ds := datasetFor(arch.Model); ds != nil && (classes == 0 || classes == len(ds.Classes)) {
+			arch.Dataset, arch.ClassNames = ds.Name, slices.Clone(ds.Classes)
 		}
 		return
 	}

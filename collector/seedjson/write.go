@@ -10,22 +10,19 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mlpviz/mlpviz/catalog"
 	"github.com/mlpviz/mlpviz/collector"
 )
-
-// seedClasses maps mlpviz's model names to the seed's model classes, whose
-// entry in the architecture names the model.
-var seedClasses = map[string]string{"cnn": "CNN", "cnn_large": "CNN_large", "cifar10_cnn": "Cifar10CnnModel"}
 
 // encoder writes one collection; newEncoder checks everything first, so
 // that a Write that fails writes nothing.
 type encoder struct {
 	arch   *collector.Architecture
 	passes []*collector.Pass
-	header []byte   // up to the first pass
-	tags   []string // of the head's Linear layers
-	ds     *knownDataset
-	first  int // number of the first pass
+	header []byte           // up to the first pass
+	tags   []string         // of the head's Linear layers
+	ds     *catalog.Dataset // nil when the run's dataset is not one of the catalog's
+	first  int              // number of the first pass
 }
 
 func newEncoder(arch *collector.Architecture, passes []*collector.Pass) (*encoder, error) {
@@ -47,7 +44,7 @@ func newEncoder(arch *collector.Architecture, passes []*collector.Pass) (*encode
 	if !validShape(arch.InputShape) {
 		return nil, fmt.Errorf("seedjson: write: input shape %v", arch.InputShape)
 	}
-	e := &encoder{arch: arch, passes: passes, ds: datasetNamed(arch.Dataset), first: 1}
+	e := &encoder{arch: arch, passes: passes, ds: catalog.LookupDataset(arch.Dataset), first: 1}
 	if err := e.layout(full); err != nil {
 		return nil, err
 	}
@@ -87,8 +84,9 @@ func (e *encoder) layout(full []collector.LinearShape) error {
 		return fmt.Errorf("seedjson: write: %d Linear modules for a head of %d layers", linears, len(full))
 	}
 	kinds := []collector.Module{{Kind: "Identity"}}
-	if cls, ok := seedClasses[e.arch.Model]; ok {
-		kinds = append(kinds, collector.Module{Kind: cls})
+	// The seed's entry for the model names it by its class.
+	if m := catalog.LookupModel(e.arch.Model); m != nil {
+		kinds = append(kinds, collector.Module{Kind: m.TorchClass})
 	}
 	kinds = append(append(kinds, mods...), collector.Module{Kind: "Identity"})
 
@@ -260,9 +258,7 @@ func (e *encoder) appendPass(b []byte, num int, p *collector.Pass) []byte {
 	}
 	if len(p.Image) > 0 {
 		img := p.Image
-		if e.ds != nil {
-			img = e.ds.normalise(img, a.InputShape)
-		}
+		img = normalise(e.ds, img, a.InputShape)
 		field("input")
 		c, h, w := a.InputShape[0], a.InputShape[1], a.InputShape[2]
 		b = append(b, '[')
@@ -338,10 +334,8 @@ func (e *encoder) appendPass(b []byte, num int, p *collector.Pass) []byte {
 
 // className is the name main.py would put in a label: torchvision's.
 func (e *encoder) className(i int) string {
-	if e.ds != nil {
-		if name, ok := e.ds.label(i, e.arch.ClassNames); ok {
-			return name
-		}
+	if name, ok := torchLabel(e.ds, i, e.arch.ClassNames); ok {
+		return name
 	}
 	if i < len(e.arch.ClassNames) {
 		return e.arch.ClassNames[i]

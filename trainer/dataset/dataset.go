@@ -18,12 +18,9 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
-)
 
-// Names lists the datasets: "mnist", "fashion_mnist", "cifar10".
-func Names() []string {
-	return []string{"mnist", "fashion_mnist", "cifar10"}
-}
+	"github.com/mlpviz/mlpviz/catalog"
+)
 
 // Split is one part (train or test) of a dataset, kept as raw bytes so a
 // whole set costs one byte per pixel in memory.
@@ -37,9 +34,9 @@ type Split struct {
 // network: shape, class names and the normalisation statistics.
 type Dataset struct {
 	Name      string
-	Shape     [3]int    // C, H, W: {1,28,28} or {3,32,32}
-	Classes   []string  // 10 class names
-	Mean, Std []float32 // per channel, used by Fill to normalise
+	Shape     catalog.Shape // C, H, W: {1,28,28} or {3,32,32}
+	Classes   []string      // 10 class names
+	Mean, Std []float32     // per channel, used by Fill to normalise
 	// Augment is true for cifar10: training images get a random crop 32
 	// with zero padding 4 plus a random horizontal flip in Fill.
 	Augment     bool
@@ -60,83 +57,13 @@ type Options struct {
 	batchRecords int
 }
 
-const (
-	idxTrainImages = "train-images-idx3-ubyte.gz"
-	idxTrainLabels = "train-labels-idx1-ubyte.gz"
-	idxTestImages  = "t10k-images-idx3-ubyte.gz"
-	idxTestLabels  = "t10k-labels-idx1-ubyte.gz"
-	cifarTarball   = "cifar-10-binary.tar.gz"
-)
-
-// spec describes one dataset: its files, where to get them and how to
-// present its images.
-type spec struct {
-	shape     [3]int
-	classes   []string
-	mean, std []float32
-	augment   bool
-	mirrors   []string
-	files     []string          // in the order they are resolved and reported
-	md5       map[string]string // official checksums
-	gomnist   bool              // the GoMNIST module carries an offline copy
-}
-
-var digitClasses = []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
-
-var specs = map[string]*spec{
-	"mnist": {
-		shape:   [3]int{1, 28, 28},
-		classes: digitClasses,
-		mean:    []float32{0.1310},
-		std:     []float32{0.3085},
-		mirrors: []string{
-			"https://ossci-datasets.s3.amazonaws.com/mnist/",
-			"https://storage.googleapis.com/cvdf-datasets/mnist/",
-		},
-		files: []string{idxTrainImages, idxTrainLabels, idxTestImages, idxTestLabels},
-		md5: map[string]string{
-			idxTrainImages: "f68b3c2dcbeaaa9fbdd348bbdeb94873",
-			idxTrainLabels: "d53e105ee54ea40749a09fcbcd1e9432",
-			idxTestImages:  "9fb629c4189551a2d022fa330f9573f3",
-			idxTestLabels:  "ec29112dd5afa0611ce80d1b7f02629c",
-		},
-		gomnist: true,
-	},
-	"fashion_mnist": {
-		shape: [3]int{1, 28, 28},
-		classes: []string{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-			"Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"},
-		mean:    []float32{0.2860},
-		std:     []float32{0.3530},
-		mirrors: []string{"http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"},
-		files:   []string{idxTrainImages, idxTrainLabels, idxTestImages, idxTestLabels},
-		md5: map[string]string{
-			idxTrainImages: "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
-			idxTrainLabels: "25c81989df183df01b3e8a0aad5dffbe",
-			idxTestImages:  "bef4ecab320f06d8554ea6380940ec79",
-			idxTestLabels:  "bb300cfdad3c16e7a12a480ee83cd310",
-		},
-	},
-	"cifar10": {
-		shape: [3]int{3, 32, 32},
-		classes: []string{"airplane", "automobile", "bird", "cat", "deer",
-			"dog", "frog", "horse", "ship", "truck"},
-		mean:    []float32{0.4914, 0.4822, 0.4465},
-		std:     []float32{0.2023, 0.1994, 0.2010},
-		augment: true,
-		mirrors: []string{"https://www.cs.toronto.edu/~kriz/"},
-		files:   []string{cifarTarball},
-		md5:     map[string]string{cifarTarball: "c32a1d4ab5d03f1284b67883e8d87530"},
-	},
-}
-
 // Load returns the named dataset, reading it from the cache directory and
 // downloading (or, for MNIST, taking the GoMNIST module's copy of) any file
 // that is missing or fails its checksum.
 func Load(ctx context.Context, name string, opt Options) (*Dataset, error) {
-	sp, ok := specs[name]
-	if !ok {
-		return nil, fmt.Errorf("dataset: unknown dataset %q (valid: %s)", name, strings.Join(Names(), ", "))
+	sp := catalog.LookupDataset(name)
+	if sp == nil {
+		return nil, catalog.UnknownDataset(name, "")
 	}
 	if ctx == nil {
 		ctx = context.Background()
@@ -150,7 +77,7 @@ func Load(ctx context.Context, name string, opt Options) (*Dataset, error) {
 		spec:      sp,
 		dir:       filepath.Join(dir, name),
 		opt:       opt,
-		mirrors:   sp.mirrors,
+		mirrors:   sp.Mirrors,
 		deadHosts: map[string]error{},
 	}
 	if opt.Mirrors != nil {
@@ -163,22 +90,24 @@ func Load(ctx context.Context, name string, opt Options) (*Dataset, error) {
 
 	d := &Dataset{
 		Name:    name,
-		Shape:   sp.shape,
-		Classes: append([]string(nil), sp.classes...),
-		Mean:    append([]float32(nil), sp.mean...),
-		Std:     append([]float32(nil), sp.std...),
-		Augment: sp.augment,
+		Shape:   sp.Shape,
+		Classes: append([]string(nil), sp.Classes...),
+		Mean:    float32s(sp.Mean),
+		Std:     float32s(sp.Std),
+		Augment: sp.Augment,
 	}
-	if name == "cifar10" {
+	files := sp.FileNames()
+	switch sp.Format {
+	case catalog.CIFARBinary:
 		records := opt.batchRecords
 		if records <= 0 {
 			records = cifarBatchRecords
 		}
-		d.Train, d.Test, err = readCIFAR(paths[cifarTarball], records, len(d.Classes))
-	} else {
-		d.Train, err = readIDXSplit(paths[idxTrainImages], paths[idxTrainLabels], sp.shape, len(d.Classes))
+		d.Train, d.Test, err = readCIFAR(paths[files[0]], records, len(d.Classes))
+	case catalog.IDX:
+		d.Train, err = readIDXSplit(paths[files[0]], paths[files[1]], sp.Shape, len(d.Classes))
 		if err == nil {
-			d.Test, err = readIDXSplit(paths[idxTestImages], paths[idxTestLabels], sp.shape, len(d.Classes))
+			d.Test, err = readIDXSplit(paths[files[2]], paths[files[3]], sp.Shape, len(d.Classes))
 		}
 	}
 	if err != nil {
@@ -192,7 +121,15 @@ func (r *resolver) checksum(file string) string {
 	if sum, ok := r.opt.Checksums[file]; ok {
 		return strings.ToLower(sum)
 	}
-	return r.spec.md5[file]
+	return r.spec.MD5(file)
+}
+
+func float32s(v []float64) []float32 {
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(x)
+	}
+	return out
 }
 
 // Fill writes image i of s into dst (len C*H*W), scaled to 0..1 then

@@ -8,33 +8,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
-)
 
-func TestNames(t *testing.T) {
-	got := Names()
-	want := []string{"mnist", "fashion_mnist", "cifar10"}
-	if !slices.Equal(got, want) {
-		t.Fatalf("Names() = %q, want %q", got, want)
-	}
-	for _, n := range got {
-		sp := specs[n]
-		if sp == nil {
-			t.Fatalf("no spec for %q", n)
-		}
-		if len(sp.classes) != 10 || len(sp.mean) != sp.shape[0] || len(sp.std) != sp.shape[0] {
-			t.Errorf("%s: inconsistent spec %+v", n, sp)
-		}
-		for _, f := range sp.files {
-			if len(sp.md5[f]) != 32 {
-				t.Errorf("%s: no md5 for %s", n, f)
-			}
-		}
-	}
-	got[0] = "changed"
-	if Names()[0] != "mnist" {
-		t.Error("Names returns a shared slice")
-	}
-}
+	"github.com/mlpviz/mlpviz/catalog"
+)
 
 func TestDefaultDir(t *testing.T) {
 	d := DefaultDir()
@@ -109,15 +85,15 @@ func TestLoadRealMNIST(t *testing.T) {
 
 // cifarLike returns a CIFAR-shaped dataset holding n synthetic images.
 func cifarLike(n int) *Dataset {
-	sp := specs["cifar10"]
+	sp := catalog.LookupDataset("cifar10")
 	s := Split{Pixels: make([]uint8, n*cifarImageBytes), Labels: make([]uint8, n), N: n}
 	for i := range n {
 		for k := range cifarImageBytes {
 			s.Pixels[i*cifarImageBytes+k] = cifarPixel(0, i, k)
 		}
 	}
-	return &Dataset{Name: "cifar10", Shape: sp.shape, Classes: sp.classes,
-		Mean: sp.mean, Std: sp.std, Augment: true, Train: s, Test: s}
+	return &Dataset{Name: "cifar10", Shape: sp.Shape, Classes: sp.Classes,
+		Mean: float32s(sp.Mean), Std: float32s(sp.Std), Augment: true, Train: s, Test: s}
 }
 
 // refAugment is a direct transcription of RandomCrop(padding=4) and

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/mlpviz/mlpviz/catalog"
 )
 
 // DefaultDir returns where datasets are cached when Options.Dir is empty:
@@ -48,7 +50,7 @@ func defaultClient() *http.Client {
 // resolver finds a verified local path for every file of one dataset.
 type resolver struct {
 	name    string
-	spec    *spec
+	spec    *catalog.Dataset
 	dir     string // <cache>/<name>
 	opt     Options
 	mirrors []string
@@ -72,7 +74,7 @@ type missing struct {
 func (r *resolver) resolve(ctx context.Context) (map[string]string, error) {
 	paths := map[string]string{}
 	var failed []missing
-	for _, file := range r.spec.files {
+	for _, file := range r.spec.FileNames() {
 		want := r.checksum(file)
 		cached := filepath.Join(r.dir, file)
 		got, present, err := cachedSum(cached)

@@ -23,7 +23,7 @@ const (
 // offlineCopy returns the GoMNIST module's copy of file when this dataset
 // has one and its md5 is want, or "" otherwise.
 func (r *resolver) offlineCopy(ctx context.Context, file, want string) string {
-	if !r.spec.gomnist {
+	if !r.spec.Bundled {
 		return ""
 	}
 	if !r.offlineLooked {

@@ -17,6 +17,15 @@ import (
 	"testing"
 )
 
+// The official file names, as the catalog lists them.
+const (
+	idxTrainImages = "train-images-idx3-ubyte.gz"
+	idxTrainLabels = "train-labels-idx1-ubyte.gz"
+	idxTestImages  = "t10k-images-idx3-ubyte.gz"
+	idxTestLabels  = "t10k-labels-idx1-ubyte.gz"
+	cifarTarball   = "cifar-10-binary.tar.gz"
+)
+
 // gz compresses b the way the official files are stored.
 func gz(t testing.TB, b []byte) []byte {
 	t.Helper()

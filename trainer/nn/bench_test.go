@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/mlpviz/mlpviz/catalog"
 	"github.com/mlpviz/mlpviz/trainer/backend"
 )
 
@@ -12,11 +13,11 @@ import (
 // shared/bench/torch_reference.py does for PyTorch; img/s is the figure
 // "make bench" compares.
 func BenchmarkTrainStep(b *testing.B) {
-	for _, name := range ModelNames() {
-		b.Run(name, func(b *testing.B) {
+	for _, spec := range catalog.Models() {
+		b.Run(spec.Name, func(b *testing.B) {
 			be := backend.NewCPU(0)
 			rng := rand.New(rand.NewPCG(1, 1))
-			m, err := New(be, name, DefaultDropout(name), rng)
+			m, err := New(be, spec, float32(spec.DefaultDropout), rng)
 			if err != nil {
 				b.Fatal(err)
 			}
