@@ -1,7 +1,8 @@
 // Package collector holds what mlpviz records about a training run: the
-// Architecture written once per run and the Pass captured every interval,
-// the ring buffer that carries passes from the trainer to their readers, and
-// the run-file format that keeps them on disk.
+// Architecture written once per run, the Pass captured every interval and
+// the one check of a pass against its architecture. Its subpackages carry
+// passes from the trainer to their readers (ring, pipeline) and keep them
+// on disk (runfile, seedjson).
 package collector
 
 import "time"

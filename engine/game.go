@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"image"
 	"math"
-	"os"
 	"time"
 
 	"github.com/hajimehoshi/ebiten/v2"
@@ -190,8 +189,8 @@ func Run(src *Source, opt Options) error {
 	err = ebiten.RunGame(g)
 	g.stopRecording()
 	if err != nil && !errors.Is(err, ebiten.Termination) {
-		if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
-			return fmt.Errorf("no display to open a window on (DISPLAY is not set): train with --headless, or run under xvfb-run (%w)", err)
+		if CheckDisplay() != nil {
+			return fmt.Errorf("%w (%v)", ErrNoDisplay, err)
 		}
 		return fmt.Errorf("window: %w", err)
 	}

@@ -5,16 +5,18 @@ import (
 	"time"
 
 	"github.com/mlpviz/mlpviz/collector"
+	"github.com/mlpviz/mlpviz/collector/ring"
 	"github.com/mlpviz/mlpviz/collector/runfile"
 )
 
 // Source gives the window its passes. Replay and live training share it:
 // both read the run file (tailing it while a trainer appends), and a live
 // run also hands the newest pass straight from the ring buffer's
-// latest-only cursor, so the view need not wait for the disk.
+// latest-only cursor, so the view need not wait for the disk. A run file
+// held in memory (runfile.OpenBytes) serves as well as one on disk.
 type Source struct {
 	r      *runfile.Reader
-	latest *collector.Latest[*collector.Pass]
+	latest *ring.Latest[*collector.Pass]
 
 	cache   map[int]*collector.Pass // recently decoded passes
 	order   []int                   // cache entries, oldest first
@@ -32,17 +34,24 @@ type Metric struct {
 
 const cacheSize = 8
 
-// OpenSource opens a run file for the window; latest may be nil (replay).
-func OpenSource(path string, latest *collector.Latest[*collector.Pass]) (*Source, error) {
+// OpenSource opens the run file at path for the window; latest may be nil
+// (replay).
+func OpenSource(path string, latest *ring.Latest[*collector.Pass]) (*Source, error) {
 	r, err := runfile.Open(path)
 	if err != nil {
 		return nil, err
 	}
+	return NewSource(r, latest), nil
+}
+
+// NewSource shows the passes of r, which it takes over (Close closes it);
+// latest may be nil (replay).
+func NewSource(r *runfile.Reader, latest *ring.Latest[*collector.Pass]) *Source {
 	s := &Source{r: r, latest: latest, cache: map[int]*collector.Pass{}}
 	if d := r.Damage(); d != nil {
-		s.err = fmt.Errorf("%s is damaged at byte %d (%s): showing the %d whole passes before it", path, d.Offset, d.Reason, r.Len())
+		s.err = fmt.Errorf("%s is damaged at byte %d (%s): showing the %d whole passes before it", r.Name(), d.Offset, d.Reason, r.Len())
 	}
-	return s, nil
+	return s
 }
 
 // Architecture describes the run.
@@ -113,7 +122,7 @@ func (s *Source) LoadMetrics(budget time.Duration) {
 	}
 }
 
-// Close releases the file.
+// Close releases the run file.
 func (s *Source) Close() error { return s.r.Close() }
 
 // Closed reports whether the file's writer finished it (no more passes come).

@@ -11,7 +11,9 @@ import (
 // head as it saw that one image: every Linear layer's input and output,
 // weights and biases (and gradients of the last training step when asked),
 // plus logits, probabilities and the prediction. Loss and accuracy are left
-// for the caller, which keeps the running figures.
+// for the caller, which keeps the running figures. The pass is reduced to
+// the neuron cap, so that it fits Architecture().Head as a run file holds
+// it.
 func (t *Trainer) Capture(i, step, epoch int) *collector.Pass {
 	test := &t.data.Test
 	sh := t.data.Shape
@@ -44,7 +46,7 @@ func (t *Trainer) Capture(i, step, epoch int) *collector.Pass {
 			p.Prediction = j
 		}
 	}
-	return p
+	return collector.Reduce(p, t.fullHead(), t.cfg.NeuronCap)
 }
 
 func clone(s []float32) []float32 { return append([]float32(nil), s...) }

@@ -129,13 +129,19 @@ func (t *Trainer) Architecture() *collector.Architecture {
 		ClassNames: t.data.Classes, Modules: t.Model.Modules(),
 		Gradients: t.cfg.Gradients, Interval: t.cfg.Interval, BatchSize: t.cfg.BatchSize, Seed: t.cfg.Seed,
 	}
-	for _, l := range t.Model.Head() {
-		a.Head = append(a.Head, collector.LinearShape{In: l.In, Out: l.Out})
-	}
-	a.FullHead = a.Head
+	a.FullHead = t.fullHead()
 	a.Head = collector.CapHead(a.FullHead, t.cfg.NeuronCap)
 	a.NeuronCap = t.cfg.NeuronCap
 	return a
+}
+
+// fullHead is the model's Linear layers at their own size, before the cap.
+func (t *Trainer) fullHead() []collector.LinearShape {
+	var h []collector.LinearShape
+	for _, l := range t.Model.Head() {
+		h = append(h, collector.LinearShape{In: l.In, Out: l.Out})
+	}
+	return h
 }
 
 // Run trains until the epochs or MaxSteps are done or ctx is cancelled.

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/mlpviz/mlpviz/catalog"
 	"github.com/mlpviz/mlpviz/collector"
 	"github.com/mlpviz/mlpviz/trainer/dataset"
 )
@@ -162,7 +163,8 @@ func TestStopOnCancel(t *testing.T) {
 // TestDivergence: a NaN in the weights stops the run with ErrDiverged
 // instead of training on garbage.
 func TestDivergence(t *testing.T) {
-	tr, err := New(config(), realMNIST(t))
+	// Random images suffice: the NaN, not the data, must stop the run.
+	tr, err := New(config(), dataset.Random(catalog.Shape{1, 28, 28}, 64, 8, 1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,8 +193,12 @@ func TestValidate(t *testing.T) {
 	}
 	c := config()
 	c.Model = "cifar10_cnn"
-	if _, err := New(c, realMNIST(t)); err == nil {
-		t.Error("cifar10_cnn accepted MNIST images")
+	if _, err := New(c, dataset.Random(catalog.Shape{1, 28, 28}, 4, 2, 1)); err == nil {
+		t.Error("cifar10_cnn accepted 28x28 grey images")
+	}
+	c.Model = "resnet"
+	if _, err := New(c, dataset.Random(catalog.Shape{1, 28, 28}, 4, 2, 1)); err == nil {
+		t.Error("an unknown model was built")
 	}
 }
 
@@ -212,5 +218,35 @@ func BenchmarkCapture(b *testing.B) {
 	for b.Loop() {
 		tr.Capture(i%data.Test.N, i, 1)
 		i++
+	}
+}
+
+// TestCapturedPassesFitTheCap: with a neuron cap, every pass the trainer
+// hands out already fits the capped head of its architecture, gradients
+// included, so a caller can write it as it is.
+func TestCapturedPassesFitTheCap(t *testing.T) {
+	cfg := config()
+	cfg.BatchSize, cfg.MaxSteps, cfg.Interval = 4, 6, 2
+	cfg.NeuronCap, cfg.Gradients = 8, true
+	tr, err := New(cfg, dataset.Random(catalog.Shape{1, 28, 28}, 24, 3, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	arch := tr.Architecture()
+	if arch.Head[0] != (collector.LinearShape{In: 8, Out: 8}) || arch.FullHead[0] != (collector.LinearShape{In: 576, Out: 24}) {
+		t.Fatalf("head %v, full head %v: want the cap of 8 on the first layer", arch.Head, arch.FullHead)
+	}
+	n := 0
+	if _, err := tr.Run(context.Background(), Hooks{Pass: func(p *collector.Pass) error {
+		n++
+		if len(p.Layers[0].GradWeight) == 0 {
+			t.Errorf("pass at step %d: no gradients", p.Step)
+		}
+		return arch.Check(p)
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if n != 3 {
+		t.Fatalf("%d passes, want 3 (6 steps, interval 2)", n)
 	}
 }

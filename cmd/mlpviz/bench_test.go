@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mlpviz/mlpviz/collector"
+	"github.com/mlpviz/mlpviz/collector/pipeline"
 	"github.com/mlpviz/mlpviz/collector/runfile"
 	"github.com/mlpviz/mlpviz/trainer"
 	"github.com/mlpviz/mlpviz/trainer/dataset"
@@ -31,12 +32,12 @@ func BenchmarkCollectionOverhead(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	sink, err := newPassSink(filepath.Join(b.TempDir(), "bench.mlpv"), collecting.Architecture(), runfile.Options{})
+	sink, err := pipeline.Create(filepath.Join(b.TempDir(), "bench.mlpv"), collecting.Architecture(), runfile.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	hooks := trainer.Hooks{Pass: func(p *collector.Pass) error { return sink.publish(ctx, p) }}
+	hooks := trainer.Hooks{Pass: func(p *collector.Pass) error { return sink.Publish(ctx, p) }}
 	var tPlain, tCollect time.Duration
 	timed := func(tr *trainer.Trainer, h trainer.Hooks, total *time.Duration) {
 		start := time.Now()
@@ -57,12 +58,12 @@ func BenchmarkCollectionOverhead(b *testing.B) {
 		}
 		i++
 	}
-	if err := sink.close(); err != nil {
+	if err := sink.Close(); err != nil {
 		b.Fatal(err)
 	}
 	images := float64(b.N * 10 * cfg.BatchSize)
 	b.ReportMetric(images/tPlain.Seconds(), "img/s_plain")
 	b.ReportMetric(images/tCollect.Seconds(), "img/s_collect")
 	b.ReportMetric(100*(tCollect.Seconds()/tPlain.Seconds()-1), "overhead_%")
-	b.ReportMetric(float64(sink.file.Bytes())/float64(sink.ring.Published()), "bytes/pass")
+	b.ReportMetric(float64(sink.Bytes())/float64(sink.Passes()), "bytes/pass")
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 
@@ -35,18 +34,13 @@ type summary struct {
 }
 
 func runInspect(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("mlpviz inspect", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("inspect")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: mlpviz inspect FILE.mlpv [--json]")
-		fs.PrintDefaults()
-	}
-	path, err := parseWithFile(fs, args)
+	path, err := parseWithFile(fs, args, stdout)
 	if err != nil {
 		return err
 	}
-	r, err := runfile.Open(path)
+	r, err := openRun(path, stderr)
 	if err != nil {
 		return err
 	}
@@ -68,28 +62,6 @@ func runInspect(args []string, stdout, stderr io.Writer) error {
 		return exitError{1, fmt.Sprintf("%s is damaged at byte %d (%s); the %d passes before it are whole", path, *s.DamageOffset, s.DamageReason, s.WholePasses)}
 	}
 	return nil
-}
-
-// parseWithFile parses flags that may come before or after one file argument.
-func parseWithFile(fs *flag.FlagSet, args []string) (string, error) {
-	var files []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if err == flag.ErrHelp {
-				return "", err
-			}
-			return "", usageError{err.Error()}
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		files = append(files, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-	if len(files) != 1 {
-		return "", usageError{fmt.Sprintf("%s needs exactly one file, got %d", fs.Name(), len(files))}
-	}
-	return files[0], nil
 }
 
 func summarize(r *runfile.Reader) (*summary, error) {

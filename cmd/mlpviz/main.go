@@ -3,20 +3,20 @@
 //
 //	mlpviz train --headless [flags]   train in the terminal
 //
-// Run "mlpviz help" for the sub-commands and "mlpviz train -h" for flags.
+// Run "mlpviz help" for the sub-commands and "mlpviz help train" for flags.
 package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"runtime/pprof"
+	"strings"
 )
 
-// usageError is a mistake in the command line: reported with a hint and
-// exit status 2, as the flag package does.
+// usageError is a mistake in the command line: reported with a pointer to
+// the command's help and exit status 2, as the flag package does.
 type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
@@ -28,20 +28,6 @@ type exitError struct {
 }
 
 func (e exitError) Error() string { return e.msg }
-
-const topUsage = `mlpviz: watch the MLP head of a CNN learn
-
-usage:
-  mlpviz train [flags]     train a model (add --headless for the terminal only)
-  mlpviz view FILE         replay a run file (also one still being written)
-  mlpviz render FILE -o out.mp4   a run file to video, no interaction (--size, --fps, --seconds-per-pass)
-  mlpviz inspect FILE      summarise a run file (--json for scripts)
-  mlpviz import SEED.json -o FILE.mlpv   convert the seed tool's JSON collection
-  mlpviz export FILE --format json -o out.json   write the seed's JSON format
-  mlpviz help              this text
-
-Run "mlpviz train -h" for the training flags.
-`
 
 func main() {
 	// MLPVIZ_CPUPROFILE=file writes a CPU profile of the whole run, for
@@ -70,8 +56,8 @@ func main() {
 
 // run executes one command line and returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
-	err := dispatch(args, stdout, stderr)
-	if err == nil || errors.Is(err, flag.ErrHelp) {
+	name, err := dispatch(args, stdout, stderr)
+	if err == nil || errors.Is(err, errHelpShown) {
 		return 0
 	}
 	fmt.Fprintln(stderr, "mlpviz:", err)
@@ -79,7 +65,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var ee exitError
 	switch {
 	case errors.As(err, &ue):
-		fmt.Fprintln(stderr, `run "mlpviz help" or "mlpviz <command> -h" for usage`)
+		if name == "" || name == "help" {
+			fmt.Fprintln(stderr, "see mlpviz help")
+		} else {
+			fmt.Fprintf(stderr, "see mlpviz %s --help\n", name)
+		}
 		return 2
 	case errors.As(err, &ee):
 		return ee.code
@@ -87,30 +77,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 1
 }
 
-func dispatch(args []string, stdout, stderr io.Writer) error {
+// dispatch runs the command args name and says which command that was
+// ("" when none was found).
+func dispatch(args []string, stdout, stderr io.Writer) (string, error) {
 	if len(args) == 0 {
-		return runTrain(nil, stdout, stderr)
+		return "train", runTrain(nil, stdout, stderr)
 	}
 	switch args[0] {
-	case "train":
-		return runTrain(args[1:], stdout, stderr)
-	case "view":
-		return runView(args[1:], stdout, stderr)
-	case "render":
-		return runRender(args[1:], stdout, stderr)
-	case "import":
-		return runImport(args[1:], stdout, stderr)
-	case "export":
-		return runExport(args[1:], stdout, stderr)
-	case "inspect":
-		return runInspect(args[1:], stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, topUsage)
-		return nil
+	case "-h", "-help", "--help":
+		topUsage(stdout)
+		return "", nil
 	}
-	if len(args[0]) > 0 && args[0][0] == '-' {
+	if strings.HasPrefix(args[0], "-") {
 		// Flags with no sub-command mean "train", as the seed's main.py.
-		return runTrain(args, stdout, stderr)
+		return "train", runTrain(args, stdout, stderr)
 	}
-	return usageError{fmt.Sprintf("unknown command %q", args[0])}
+	c := lookupCommand(args[0])
+	if c == nil {
+		return "", unknownCommand(args[0])
+	}
+	return c.name, c.run(args[1:], stdout, stderr)
 }

@@ -11,8 +11,8 @@ import (
 // parseTrain parses a train command line the way runTrain does.
 func parseTrain(t *testing.T, args ...string) (*trainFlags, error) {
 	t.Helper()
-	fs, f := newTrainFlags(io.Discard)
-	return f, f.parse(fs, args, io.Discard)
+	fs, f := newTrainFlags()
+	return f, f.parse(fs, args, io.Discard, io.Discard)
 }
 
 // TestProfilePrecedence: flags > MLPVIZ_* environment > profile > defaults.

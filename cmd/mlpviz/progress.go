@@ -19,10 +19,11 @@ type progressBar struct {
 	shown    bool
 	interval time.Duration
 	pending  *trainer.Progress // the latest update not yet drawn
+	maxSteps int               // --max-steps; 0: the epochs set the end
 }
 
-func newProgressBar(w io.Writer) *progressBar {
-	b := &progressBar{w: w, interval: 5 * time.Second}
+func newProgressBar(w io.Writer, maxSteps int) *progressBar {
+	b := &progressBar{w: w, interval: 5 * time.Second, maxSteps: maxSteps}
 	if f, ok := w.(*os.File); ok {
 		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
 			b.tty, b.interval = true, 100*time.Millisecond
@@ -33,7 +34,7 @@ func newProgressBar(w io.Writer) *progressBar {
 
 func (b *progressBar) update(p trainer.Progress) {
 	now := time.Now()
-	if now.Sub(b.last) < b.interval && p.Batch != p.Batches {
+	if now.Sub(b.last) < b.interval && p.Batch != p.Batches && p.Step != b.maxSteps {
 		b.pending = &p
 		return
 	}
@@ -44,10 +45,16 @@ func (b *progressBar) update(p trainer.Progress) {
 func (b *progressBar) draw(p trainer.Progress) {
 	b.pending = nil
 	const width = 24
-	filled := width * p.Batch / max(p.Batches, 1)
-	line := fmt.Sprintf("epoch %d/%d [%s%s] %d/%d step %d  loss %.4f  acc %5.1f%%  %.0f img/s",
+	// The bar counts to the end of the run: the epoch's last batch, or
+	// --max-steps when that comes first.
+	done, total, count := p.Batch, p.Batches, fmt.Sprintf("%d/%d step %d", p.Batch, p.Batches, p.Step)
+	if b.maxSteps > 0 && b.maxSteps < p.Epochs*p.Batches {
+		done, total, count = p.Step, b.maxSteps, fmt.Sprintf("step %d/%d", p.Step, b.maxSteps)
+	}
+	filled := width * min(done, total) / max(total, 1)
+	line := fmt.Sprintf("epoch %d/%d [%s%s] %s  loss %.4f  acc %5.1f%%  %.0f img/s",
 		p.Epoch, p.Epochs, strings.Repeat("#", filled), strings.Repeat(".", width-filled),
-		p.Batch, p.Batches, p.Step, p.Loss, 100*p.Accuracy, p.ImagesPerSecond)
+		count, p.Loss, 100*p.Accuracy, p.ImagesPerSecond)
 	if b.tty {
 		fmt.Fprintf(b.w, "\r%s\033[K", line)
 	} else {

@@ -18,9 +18,11 @@ import (
 
 	"github.com/mlpviz/mlpviz/catalog"
 	"github.com/mlpviz/mlpviz/collector"
+	"github.com/mlpviz/mlpviz/collector/pipeline"
 	"github.com/mlpviz/mlpviz/collector/runfile"
 	"github.com/mlpviz/mlpviz/configs"
 	"github.com/mlpviz/mlpviz/engine"
+	"github.com/mlpviz/mlpviz/engine/video"
 	"github.com/mlpviz/mlpviz/internal/suggest"
 	"github.com/mlpviz/mlpviz/trainer"
 	"github.com/mlpviz/mlpviz/trainer/dataset"
@@ -35,51 +37,49 @@ type trainFlags struct {
 	headless, force         bool
 	offline                 bool
 	output                  string
+	collection              string // a .json --output: the PyTorch tool's collection, written at the end
 	precision               runfile.Precision
 	window                  windowFlags
 	profileName             string
 	profile                 *configs.Profile
 }
 
-func newTrainFlags(stderr io.Writer) (*flag.FlagSet, *trainFlags) {
+func newTrainFlags() (*flag.FlagSet, *trainFlags) {
 	f := &trainFlags{}
-	fs := flag.NewFlagSet("mlpviz train", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&f.dataset, "dataset", "mnist", "dataset: "+strings.Join(catalog.DatasetNames(), ", "))
-	fs.StringVar(&f.model, "model", "cnn", "model: "+strings.Join(catalog.ModelNames(), ", ")+" (cifar10 selects cifar10_cnn)")
-	fs.IntVar(&f.cfg.Epochs, "epochs", 1, "training epochs")
-	fs.IntVar(&f.cfg.Interval, "interval", 50, "collect a pass every this many steps")
-	fs.IntVar(&f.cfg.BatchSize, "batch-size", 64, "images per training step")
-	fs.Float64Var(&f.lr, "lr", 0.002, "AdamW learning rate")
-	fs.Float64Var(&f.dropout, "dropout", -1, "dropout rate for every dropout layer (default: cnn 0, cnn_large 0.5; the seed's cnn used 0.5)")
-	fs.IntVar(&f.cfg.MaxSteps, "max-steps", 0, "stop after this many batches (0: no limit)")
-	fs.Int64Var(&f.cfg.Seed, "seed", 42, "random seed: the same seed gives the same loss sequence")
-	fs.StringVar(&f.dataDir, "data-dir", dataset.DefaultDir(), "dataset cache directory")
+	fs := newFlags("train")
+	fs.StringVar(&f.dataset, "dataset", "mnist", "`NAME` of the dataset: "+strings.Join(catalog.DatasetNames(), ", "))
+	fs.StringVar(&f.model, "model", "cnn", "`NAME` of the model: "+strings.Join(catalog.ModelNames(), ", ")+" (cifar10 selects cifar10_cnn)")
+	fs.IntVar(&f.cfg.Epochs, "epochs", 1, "training `epochs`")
+	fs.IntVar(&f.cfg.Interval, "interval", 50, "collect a pass every this many `steps`")
+	fs.IntVar(&f.cfg.BatchSize, "batch-size", 64, "`images` per training step")
+	fs.Float64Var(&f.lr, "lr", 0.002, "AdamW learning `rate`")
+	fs.Float64Var(&f.dropout, "dropout", -1, "`rate` of every dropout layer, in [0, 1) (default: the model's: cnn 0, cnn_large 0.5; the PyTorch tool's cnn used 0.5)")
+	fs.IntVar(&f.cfg.MaxSteps, "max-steps", 0, "stop after this many `steps` (0: no limit)")
+	fs.Int64Var(&f.cfg.Seed, "seed", 42, "random `seed`: the same seed gives the same loss sequence")
+	fs.StringVar(&f.dataDir, "data-dir", dataset.DefaultDir(), "dataset cache `folder`")
 	fs.BoolVar(&f.headless, "headless", false, "train in the terminal, no window")
 	fs.BoolVar(&f.force, "force", false, "overwrite an existing output file")
 	fs.BoolVar(&f.offline, "offline", false, "never download: use --data-dir and the MNIST copy bundled with the Go module cache")
-	fs.IntVar(&f.cfg.Workers, "workers", 0, "CPU threads (0: one per core)")
-	fs.StringVar(&f.output, "output", "", "run file to write (default runs/<dataset>_<model>_<time>.mlpv)")
-	fs.StringVar(&f.output, "output_path", "", "the seed's spelling of --output")
-	fs.IntVar(&f.cfg.NeuronCap, "neuron-cap", 0, "reduce every head layer wider than this, as the seed (0: full size)")
-	fs.IntVar(&f.cfg.NeuronCap, "neuron_cap", 0, "the seed's spelling of --neuron-cap")
+	fs.IntVar(&f.cfg.Workers, "workers", 0, "CPU `threads` (0: one per core)")
+	fs.StringVar(&f.output, "output", "", "run `file` to write (default runs/<dataset>_<model>_<time>.mlpv); a .json name also writes a PyTorch-tool collection there at the end")
+	fs.StringVar(&f.output, "output_path", "", "the PyTorch tool's spelling of --output")
+	fs.IntVar(&f.cfg.NeuronCap, "neuron-cap", 0, "reduce every head layer wider than this many `neurons`, as the PyTorch tool did (0: full size)")
+	fs.IntVar(&f.cfg.NeuronCap, "neuron_cap", 0, "the PyTorch tool's spelling of --neuron-cap")
 	fs.BoolVar(&f.cfg.Gradients, "gradients", false, "also record the last step's weight and bias gradients")
-	fs.Var(&f.precision, "precision", "float precision in the run file: f16 (compact) or f32 (every bit)")
+	fs.Var(&f.precision, "precision", "float `precision` in the run file: f16 (compact) or f32 (every bit)")
 	f.window.register(fs)
-	fs.StringVar(&f.profileName, "profile", "", "settings profile: "+strings.Join(configs.Names(), ", ")+" or a YAML file (default: the --dataset's)")
+	fs.StringVar(&f.profileName, "profile", "", "settings `profile`: "+strings.Join(configs.Names(), ", ")+" or a YAML file (default: the --dataset's)")
 	return fs, f
 }
 
 // parse reads args and checks every value before any data is loaded.
-func (f *trainFlags) parse(fs *flag.FlagSet, args []string, stderr io.Writer) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err.Error()}
+func (f *trainFlags) parse(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
+	extra, err := parseFlags(fs, args, stdout)
+	if err != nil {
+		return err
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	if len(extra) > 0 {
+		return usageError{fmt.Sprintf("train takes no arguments, got %q (flags start with --)", extra[0])}
 	}
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
@@ -123,15 +123,47 @@ func (f *trainFlags) parse(fs *flag.FlagSet, args []string, stderr io.Writer) er
 	if f.cfg.NeuronCap < 0 {
 		return usageError{fmt.Sprintf("--neuron-cap must not be negative, got %d", f.cfg.NeuronCap)}
 	}
-	if f.output == "" {
-		f.output = filepath.Join("runs", fmt.Sprintf("%s_%s_%s.mlpv", f.dataset, f.model, time.Now().Format("20060102-150405")))
-	}
-	if _, err := os.Stat(f.output); err == nil && !f.force {
-		// As the seed: an existing collection is kept unless --force.
-		return usageError{fmt.Sprintf("%s already exists: add --force to overwrite it, or choose another --output", f.output)}
+	if err := f.outputs(set); err != nil {
+		return err
 	}
 	if f.cfg.Workers < 0 {
 		return usageError{fmt.Sprintf("--workers must not be negative, got %d", f.cfg.Workers)}
+	}
+	return nil
+}
+
+// outputs settles where the run goes and checks it can be written: the
+// run file always (crash-safe, renamed beside a .json --output), and the
+// PyTorch tool's JSON collection at a .json --output, written at the end.
+// As in the PyTorch tool, an existing file is kept unless --force.
+func (f *trainFlags) outputs(set map[string]bool) error {
+	name := "--output"
+	if set["output_path"] {
+		name = "--output_path"
+	}
+	if f.output == "" {
+		f.output = filepath.Join("runs", fmt.Sprintf("%s_%s_%s.mlpv", f.dataset, f.model, time.Now().Format("20060102-150405")))
+	}
+	if ext := filepath.Ext(f.output); strings.EqualFold(ext, ".json") {
+		f.collection = f.output
+		f.output = strings.TrimSuffix(f.output, ext) + ".mlpv"
+		if err := checkOutput(f.collection, name, f.force); err != nil {
+			return err
+		}
+	}
+	if err := checkOutput(f.output, name, f.force); err != nil {
+		return err
+	}
+	if f.window.record != "" {
+		if err := checkOutput(f.window.record, "--record", true); err != nil {
+			return err
+		}
+		if err := video.CheckPath(f.window.record); err != nil {
+			return usageError{"--record " + err.Error()}
+		}
+	}
+	if f.window.screenshot != "" {
+		return checkOutput(f.window.screenshot, "--screenshot", true)
 	}
 	return nil
 }
@@ -144,7 +176,7 @@ func (f *trainFlags) applyProfile(fs *flag.FlagSet, set map[string]bool, stderr 
 	if name == "" && set["dataset"] {
 		name = f.dataset
 		if !slices.Contains(configs.Names(), name) {
-			return usageError{fmt.Sprintf("unknown dataset %q (valid: %s)", f.dataset, strings.Join(catalog.DatasetNames(), ", "))}
+			return usageError{catalog.UnknownDataset(f.dataset, suggest.DidYouMean(f.dataset, catalog.DatasetNames(), "")).Error()}
 		}
 	}
 	env := os.Environ()
@@ -163,8 +195,8 @@ func (f *trainFlags) applyProfile(fs *flag.FlagSet, set map[string]bool, stderr 
 }
 
 func runTrain(args []string, stdout, stderr io.Writer) error {
-	fs, f := newTrainFlags(stderr)
-	if err := f.parse(fs, args, stderr); err != nil {
+	fs, f := newTrainFlags()
+	if err := f.parse(fs, args, stdout, stderr); err != nil {
 		return err
 	}
 	var win engine.Options
@@ -176,13 +208,16 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		if win, err = f.window.options("mlpviz · training " + f.model + " on " + f.dataset); err != nil {
 			return err
 		}
+		if err := engine.CheckDisplay(); err != nil {
+			return err
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
 	data, err := dataset.Load(ctx, f.dataset, dataset.Options{Dir: f.dataDir, Progress: stderr, Offline: f.offline})
 	if err != nil {
-		return err
+		return datasetError(err)
 	}
 	if n := f.profile.Normalize; len(n.Mean) == len(data.Mean) && len(n.Std) == len(data.Std) {
 		for c := range data.Mean {
@@ -194,7 +229,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg := tr.Config()
-	sink, err := newPassSink(f.output, tr.Architecture(), runfile.Options{Precision: f.precision, Force: f.force})
+	sink, err := pipeline.Create(f.output, tr.Architecture(), runfile.Options{Precision: f.precision, Force: f.force})
 	if err != nil {
 		return err
 	}
@@ -205,7 +240,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	// the window (which must own the main thread) until it is closed.
 	trainCtx, stopTraining := context.WithCancel(ctx)
 	defer stopTraining()
-	bar := newProgressBar(stderr)
+	bar := newProgressBar(stderr, f.cfg.MaxSteps)
 	var status atomic.Pointer[engine.Status]
 	status.Store(&engine.Status{State: "training"})
 	done := make(chan trainOutcome, 1)
@@ -217,7 +252,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if f.headless {
 		o = <-done
 	} else {
-		src, err := engine.OpenSource(f.output, sink.ring.Latest())
+		src, err := engine.OpenSource(f.output, sink.Latest())
 		if err != nil {
 			stopTraining()
 			<-done
@@ -234,14 +269,25 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		if werr != nil && o.err == nil {
 			o.err = werr
 		}
-		if o.res.Stopped && ctx.Err() == nil {
-			fmt.Fprintf(stderr, "mlpviz: window closed: training stopped after %d steps\n", o.res.Steps)
-			return o.err
+	}
+	fmt.Fprintf(stderr, "mlpviz: run file %s: %d passes, %d bytes\n", f.output, sink.Passes(), sink.Bytes())
+	if f.collection != "" && o.writeErr == nil {
+		n, err := writeCollection(f.output, f.collection)
+		if err != nil {
+			o.err = errors.Join(o.err, fmt.Errorf("collection %s: %w", f.collection, err))
+		} else {
+			fmt.Fprintf(stderr, "mlpviz: collection %s: %d passes in the PyTorch tool's JSON format\n", f.collection, n)
 		}
 	}
-	fmt.Fprintf(stderr, "mlpviz: run file %s: %d passes, %d bytes\n", f.output, sink.ring.Published(), sink.file.Bytes())
+	if f.window.screenshot != "" && o.err == nil {
+		fmt.Fprintf(stderr, "mlpviz: screenshot %s\n", f.window.screenshot)
+	}
 	if o.err != nil {
 		return o.err
+	}
+	if o.res.Stopped && ctx.Err() == nil {
+		fmt.Fprintf(stderr, "mlpviz: window closed: training stopped after %d steps\n", o.res.Steps)
+		return nil
 	}
 	if o.res.Stopped {
 		return exitError{130, fmt.Sprintf("stopped by interrupt after %d steps", o.res.Steps)}
@@ -255,23 +301,27 @@ type trainOutcome struct {
 	res      trainer.Result
 	accuracy float64
 	err      error
+	writeErr error // closing the run file failed: it may lack passes
 }
 
 // trainAndEvaluate trains, closes the run file (every published pass on
 // disk, index written, whatever happened), then measures test accuracy
 // unless training was stopped.
-func trainAndEvaluate(ctx context.Context, tr *trainer.Trainer, sink *passSink, bar *progressBar, status *atomic.Pointer[engine.Status], stderr io.Writer) trainOutcome {
+func trainAndEvaluate(ctx context.Context, tr *trainer.Trainer, sink *pipeline.Pipeline, bar *progressBar, status *atomic.Pointer[engine.Status], stderr io.Writer) trainOutcome {
 	var o trainOutcome
 	o.res, o.err = tr.Run(ctx, trainer.Hooks{
 		Progress: func(p trainer.Progress) {
 			bar.update(p)
 			status.Store(&engine.Status{State: "training", ImagesPerSecond: p.ImagesPerSecond})
 		},
-		Pass: func(p *collector.Pass) error { return sink.publish(ctx, p) },
+		Pass: func(p *collector.Pass) error { return sink.Publish(ctx, p) },
 	})
 	bar.finish()
-	if err := sink.close(); err != nil && o.err == nil {
-		o.err = err
+	if err := sink.Close(); err != nil {
+		o.writeErr = err
+		if o.err == nil {
+			o.err = err
+		}
 	}
 	ips := o.res.ImagesPerSecond
 	if o.err != nil || o.res.Stopped {
@@ -291,4 +341,30 @@ func trainAndEvaluate(ctx context.Context, tr *trainer.Trainer, sink *passSink, 
 		status.Store(&engine.Status{State: fmt.Sprintf("done · test accuracy %.4f", acc), ImagesPerSecond: ips})
 	}
 	return o
+}
+
+// datasetError words a dataset that cannot be had in the command line's
+// terms: the files, the folder, --data-dir, and where to get them.
+func datasetError(err error) error {
+	var me *dataset.MissingError
+	if !errors.As(err, &me) {
+		return err
+	}
+	what := "missing " + strings.Join(me.Files, ", ")
+	if len(me.Corrupt) > 0 {
+		what = strings.Join(me.Corrupt, "; ")
+	}
+	reason := me.Reason()
+	if me.Offline {
+		reason += " (--offline)"
+	}
+	return fmt.Errorf("dataset %s is not in %s: %s, and %s.\nDownload %s from %s into that folder, or point --data-dir at a folder whose %s/ holds %s.",
+		me.Dataset, me.Dir, what, reason, pronoun(len(me.Files)), strings.Join(me.Mirrors, " or "), me.Dataset, pronoun(len(me.Files)))
+}
+
+func pronoun(n int) string {
+	if n == 1 {
+		return "it"
+	}
+	return "them"
 }

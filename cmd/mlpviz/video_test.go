@@ -140,7 +140,7 @@ func TestVideoBadInput(t *testing.T) {
 		{[]string{"train", "--headless", "--record", "x.mp4"}, 2, "mlpviz render RUN.mlpv -o out.mp4"},
 		{[]string{"render", "run.mlpv", "-o", "x.mp4", "--size", "huge"}, 2, "--size must be WIDTHxHEIGHT"},
 		{[]string{"render", "run.mlpv", "-o", "x.mp4", "--fps", "0"}, 2, "--fps must be 1..240"},
-		{[]string{"render", "run.mlpv"}, 2, "needs -o out.mp4"},
+		{[]string{"render", "run.mlpv"}, 2, "needs -o OUT.mp4"},
 		{[]string{"render", filepath.Join(t.TempDir(), "missing.mlpv"), "-o", "x.mp4"}, 1, "no such file"},
 	}
 	for _, c := range cases {

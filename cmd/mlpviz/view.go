@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mlpviz/mlpviz/engine"
+	"github.com/mlpviz/mlpviz/engine/video"
 	"github.com/mlpviz/mlpviz/scene"
 )
 
@@ -29,20 +30,20 @@ type windowFlags struct {
 }
 
 func (w *windowFlags) register(fs *flag.FlagSet) {
-	fs.IntVar(&w.width, "width", 1280, "window width")
-	fs.IntVar(&w.height, "height", 800, "window height")
-	fs.IntVar(&w.delayMS, "delay", 500, "playback delay per pass in ms (200-2000)")
-	fs.StringVar(&w.colourRange, "range", "layer", "activation colour range: layer (per layer) or global")
-	fs.StringVar(&w.screenshot, "screenshot", "", "render --frames frames, save the window as this PNG and exit")
-	fs.IntVar(&w.frames, "frames", 30, "frames to render before --screenshot")
-	fs.IntVar(&w.hover, "hover", -1, "with --screenshot: hover this neuron (global id)")
-	fs.StringVar(&w.record, "record", "", "record the window into this video (.mp4 .mkv .mov through ffmpeg, or .avi); R starts and stops recording")
-	fs.IntVar(&w.fps, "fps", 60, "frame rate of recorded video")
+	fs.IntVar(&w.width, "width", 1280, "window width in `pixels`")
+	fs.IntVar(&w.height, "height", 800, "window height in `pixels`")
+	fs.IntVar(&w.delayMS, "delay", 500, "playback delay per pass in `ms`, 200..2000")
+	fs.StringVar(&w.colourRange, "range", "layer", "activation colour `range`: layer (per layer) or global")
+	fs.StringVar(&w.screenshot, "screenshot", "", "render --frames frames, save the window as this `PNG` and exit")
+	fs.IntVar(&w.frames, "frames", 30, "`frames` to render before --screenshot")
+	fs.IntVar(&w.hover, "hover", -1, "with --screenshot: hover this `neuron` (global id; default -1: none)")
+	fs.StringVar(&w.record, "record", "", "record the window into this `video` (.mp4 .mkv .mov through ffmpeg, or .avi); R starts and stops recording")
+	fs.IntVar(&w.fps, "fps", 60, "frame `rate` of recorded video")
 	fs.BoolVar(&w.fullscreen, "fullscreen", false, "start fullscreen (F or F11 toggles)")
-	fs.Float64Var(&w.scale, "scale", 0, "UI scale (0: the display's, e.g. 2 on HiDPI)")
-	fs.IntVar(&w.pass, "pass", 0, "start at this pass (1 is the first)")
-	fs.Float64Var(&w.zoom, "zoom", 1, "start zoomed in by this factor at the centre of the view")
-	fs.IntVar(&w.bench, "bench", 0, "render this many frames while panning and zooming along a fixed path, print frame times and exit")
+	fs.Float64Var(&w.scale, "scale", 0, "UI `scale` (0: the display's, e.g. 2 on HiDPI)")
+	fs.IntVar(&w.pass, "pass", 0, "start at this `pass` (1 is the first; 0: the last)")
+	fs.Float64Var(&w.zoom, "zoom", 1, "start zoomed in by this `factor` at the centre of the view")
+	fs.IntVar(&w.bench, "bench", 0, "render this many `frames` while panning and zooming along a fixed path, print frame times and exit")
 }
 
 func (w *windowFlags) options(title string) (engine.Options, error) {
@@ -54,8 +55,9 @@ func (w *windowFlags) options(title string) (engine.Options, error) {
 	default:
 		return engine.Options{}, usageError{fmt.Sprintf("--range must be layer or global, got %q", w.colourRange)}
 	}
-	if w.width < 320 || w.height < 200 {
-		return engine.Options{}, usageError{fmt.Sprintf("window %dx%d is too small (at least 320x200)", w.width, w.height)}
+	if w.width < scene.MinWidth || w.height < scene.MinHeight || w.width > scene.MaxSide || w.height > scene.MaxSide {
+		return engine.Options{}, usageError{fmt.Sprintf("window %dx%d is out of range (%dx%d to %dx%d)",
+			w.width, w.height, scene.MinWidth, scene.MinHeight, scene.MaxSide, scene.MaxSide)}
 	}
 	if w.delayMS < 200 || w.delayMS > 2000 {
 		return engine.Options{}, usageError{fmt.Sprintf("--delay must be 200..2000 ms, got %d", w.delayMS)}
@@ -80,11 +82,10 @@ func (w *windowFlags) options(title string) (engine.Options, error) {
 }
 
 func runView(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("mlpviz view", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("view")
 	var wf windowFlags
 	wf.register(fs)
-	path, err := parseWithFile(fs, args)
+	path, err := parseWithFile(fs, args, stdout)
 	if err != nil {
 		return err
 	}
@@ -92,11 +93,15 @@ func runView(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	src, err := engine.OpenSource(path, nil)
+	r, err := openRun(path, stderr)
 	if err != nil {
 		return err
 	}
+	src := engine.NewSource(r, nil)
 	defer src.Close()
+	if opt.Pass > src.Len() {
+		return usageError{fmt.Sprintf("--pass %d: %s has %d passes", opt.Pass, path, src.Len())}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	opt.Stop = ctx.Done() // Ctrl-C in the terminal closes the window
@@ -120,23 +125,23 @@ func runView(args []string, stdout, stderr io.Writer) error {
 // runRender turns a run file into a video with no interaction: each pass
 // held for --seconds-per-pass, blended into the next.
 func runRender(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("mlpviz render", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	out := fs.String("o", "", "video to write: .mp4 .mkv .mov (H.264 through ffmpeg) or .avi (MJPEG, pure Go)")
-	size := fs.String("size", "1920x1080", "video size WIDTHxHEIGHT")
-	fps := fs.Int("fps", 60, "frames per second")
-	spp := fs.Float64("seconds-per-pass", 0.5, "seconds each pass is shown")
-	colourRange := fs.String("range", "layer", "activation colour range: layer or global")
-	path, err := parseWithFile(fs, args)
+	fs := newFlags("render")
+	out := fs.String("o", "", "`video` to write: .mp4 .mkv .mov (H.264 through ffmpeg) or .avi (MJPEG, pure Go)")
+	size := fs.String("size", "1920x1080", "video `size` WIDTHxHEIGHT")
+	fps := fs.Int("fps", 60, "`frames` per second")
+	spp := fs.Float64("seconds-per-pass", 0.5, "`seconds` each pass is shown")
+	colourRange := fs.String("range", "layer", "activation colour `range`: layer or global")
+	path, err := parseWithFile(fs, args, stdout)
 	if err != nil {
 		return err
 	}
 	if *out == "" {
-		return usageError{"mlpviz render needs -o out.mp4"}
+		return usageError{"render needs -o OUT.mp4, the video to write"}
 	}
 	var w, h int
-	if n, err := fmt.Sscanf(*size, "%dx%d", &w, &h); n != 2 || err != nil || w < 320 || h < 200 || w > 7680 || h > 4320 {
-		return usageError{fmt.Sprintf("--size must be WIDTHxHEIGHT between 320x200 and 7680x4320, got %q", *size)}
+	if n, err := fmt.Sscanf(*size, "%dx%d", &w, &h); n != 2 || err != nil || w < scene.MinWidth || h < scene.MinHeight || w > video.MaxWidth || h > video.MaxHeight {
+		return usageError{fmt.Sprintf("--size must be WIDTHxHEIGHT between %dx%d and %dx%d, got %q",
+			scene.MinWidth, scene.MinHeight, video.MaxWidth, video.MaxHeight, *size)}
 	}
 	if !(*spp > 0 && *spp <= 60) {
 		return usageError{fmt.Sprintf("--seconds-per-pass must be in (0, 60], got %g", *spp)}
@@ -146,11 +151,21 @@ func runRender(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	src, err := engine.OpenSource(path, nil)
+	if err := checkOutput(*out, "-o", true); err != nil {
+		return err
+	}
+	if err := video.CheckPath(*out); err != nil {
+		return usageError{"-o " + err.Error()}
+	}
+	r, err := openRun(path, stderr)
 	if err != nil {
 		return err
 	}
+	src := engine.NewSource(r, nil)
 	defer src.Close()
+	if err := engine.CheckDisplay(); err != nil {
+		return err
+	}
 	if src.Len() == 0 {
 		return fmt.Errorf("%s has no passes to render", path)
 	}

@@ -35,19 +35,20 @@ import (
 // fixedPassLen is the size of the scalars before the first array.
 const fixedPassLen = 8 + 8 + 8 + 4 + 4 + 4 + 8 + 8
 
-// shape is what an Architecture allows a pass to hold, checked by both the
-// writer and the reader so that a file never holds a pass the reader rejects.
+// shape is what the reader allows a pass of an Architecture to take, so
+// that no size read from a file makes it allocate without limit. Whether
+// the arrays fit is Architecture.Check's to say, for the writer and the
+// reader alike.
 type shape struct {
-	head    []collector.LinearShape
-	image   int // values in an image; 0 when the input shape is unknown
-	classes int // values in logits and probs; 0 when the classes are unknown
-	maxRaw  int // largest encoded pass, at the file's precision
+	arch   *collector.Architecture
+	maxRaw int // largest encoded pass, at the file's precision
 }
 
 func newShape(arch *collector.Architecture, prec Precision) (shape, error) {
-	s := shape{head: arch.Head, classes: len(arch.ClassNames)}
-	if s.classes > maxClasses {
-		return s, fmt.Errorf("%d class names (limit %d)", s.classes, maxClasses)
+	s := shape{arch: arch}
+	classes := len(arch.ClassNames)
+	if classes > maxClasses {
+		return s, fmt.Errorf("%d class names (limit %d)", classes, maxClasses)
 	}
 	img := 1
 	for i, d := range arch.InputShape {
@@ -59,7 +60,6 @@ func newShape(arch *collector.Architecture, prec Precision) (shape, error) {
 	if img > 1<<26 {
 		return s, fmt.Errorf("input shape %v too large", arch.InputShape)
 	}
-	s.image = img
 	if len(arch.Head) > 1<<10 {
 		return s, fmt.Errorf("%d head layers (limit %d)", len(arch.Head), 1<<10)
 	}
@@ -68,7 +68,6 @@ func newShape(arch *collector.Architecture, prec Precision) (shape, error) {
 			return s, fmt.Errorf("head layer %d: bad shape %dx%d", i, l.In, l.Out)
 		}
 	}
-	classes := s.classes
 	if classes == 0 {
 		classes = maxClasses
 	}
@@ -79,7 +78,7 @@ func newShape(arch *collector.Architecture, prec Precision) (shape, error) {
 		}
 		return 4 + n*e
 	}
-	total := fixedPassLen + arr(s.image) + 2*arr(classes) + 4
+	total := fixedPassLen + arr(img) + 2*arr(classes) + 4
 	for _, l := range arch.Head {
 		total += 2*arr(l.In*l.Out) + arr(l.In) + 3*arr(l.Out)
 		if total > maxPassBytes {
@@ -88,57 +87,6 @@ func newShape(arch *collector.Architecture, prec Precision) (shape, error) {
 	}
 	s.maxRaw = total
 	return s, nil
-}
-
-// check reports the first array of p whose length the architecture rules out.
-func (s *shape) check(p *collector.Pass) error {
-	if err := s.checkImage(len(p.Image)); err != nil {
-		return err
-	}
-	if err := s.checkClasses("logits", len(p.Logits)); err != nil {
-		return err
-	}
-	if err := s.checkClasses("probs", len(p.Probs)); err != nil {
-		return err
-	}
-	if err := s.checkLayers(len(p.Layers)); err != nil {
-		return err
-	}
-	for i, l := range p.Layers {
-		for f := range layerFields {
-			if err := s.checkLayerField(i, f, len(*layerField(&l, f))); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func (s *shape) checkImage(n int) error {
-	if n != 0 && n != s.image {
-		return fmt.Errorf("image has %d values, the input shape takes %d", n, s.image)
-	}
-	return nil
-}
-
-func (s *shape) checkClasses(name string, n int) error {
-	if s.classes == 0 {
-		if n > maxClasses {
-			return fmt.Errorf("%s has %d values (limit %d)", name, n, maxClasses)
-		}
-		return nil
-	}
-	if n != 0 && n != s.classes {
-		return fmt.Errorf("%s has %d values, want %d (one per class)", name, n, s.classes)
-	}
-	return nil
-}
-
-func (s *shape) checkLayers(n int) error {
-	if n != len(s.head) {
-		return fmt.Errorf("%d layers, the architecture's head has %d", n, len(s.head))
-	}
-	return nil
 }
 
 // layerFields names the arrays of a LayerPass in encoding order.
@@ -159,28 +107,6 @@ func layerField(l *collector.LayerPass, f int) *[]float32 {
 	default:
 		return &l.GradBias
 	}
-}
-
-func (s *shape) checkLayerField(i, f, n int) error {
-	ls := s.head[i]
-	var want int
-	optional := false
-	switch f {
-	case 0:
-		want = ls.In
-	case 1, 3:
-		want = ls.Out
-	case 2:
-		want = ls.In * ls.Out
-	case 4:
-		want, optional = ls.In*ls.Out, true
-	default:
-		want, optional = ls.Out, true
-	}
-	if n == want || (optional && n == 0) {
-		return nil
-	}
-	return fmt.Errorf("layer %d %s has %d values, want %d for a %dx%d layer", i, layerFields[f], n, want, ls.In, ls.Out)
 }
 
 // appendPass appends the binary encoding of p. It does not check p.
@@ -341,16 +267,14 @@ func (c *cursor) u64() (uint64, error) {
 	return v, nil
 }
 
-// floats reads the array called name after check has accepted its length.
-func (c *cursor) floats(name string, check func(n int) error) ([]float32, error) {
+// floats reads the array called name; its length is the bytes left's to
+// bound, the architecture's to check once the pass is whole.
+func (c *cursor) floats(name string) ([]float32, error) {
 	un, err := c.u32()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	n := int(un)
-	if err := check(n); err != nil {
-		return nil, err
-	}
 	if n == 0 {
 		return nil, nil
 	}
@@ -388,7 +312,8 @@ func (c *cursor) floats(name string, check func(n int) error) ([]float32, error)
 	return v, nil
 }
 
-// decodePass reads the binary encoding of a pass and checks it against s.
+// decodePass reads the binary encoding of a pass and checks it against the
+// architecture.
 func decodePass(raw []byte, s *shape, prec Precision) (*collector.Pass, error) {
 	c := cursor{b: raw, prec: prec}
 	if len(raw) < fixedPassLen {
@@ -410,27 +335,28 @@ func decodePass(raw []byte, s *shape, prec Precision) (*collector.Pass, error) {
 	c.b = raw[fixedPassLen:]
 
 	var err error
-	if p.Image, err = c.floats("image", s.checkImage); err != nil {
+	if p.Image, err = c.floats("image"); err != nil {
 		return nil, err
 	}
-	if p.Logits, err = c.floats("logits", func(n int) error { return s.checkClasses("logits", n) }); err != nil {
+	if p.Logits, err = c.floats("logits"); err != nil {
 		return nil, err
 	}
-	if p.Probs, err = c.floats("probs", func(n int) error { return s.checkClasses("probs", n) }); err != nil {
+	if p.Probs, err = c.floats("probs"); err != nil {
 		return nil, err
 	}
 	nl, err := c.u32()
 	if err != nil {
 		return nil, fmt.Errorf("layer count: %w", err)
 	}
-	if err := s.checkLayers(int(nl)); err != nil {
-		return nil, err
+	// Every layer takes at least its six array counts: a bound before the
+	// allocation, whatever the count claims.
+	if int64(nl) > int64(len(c.b)/(4*len(layerFields))) {
+		return nil, fmt.Errorf("layer count %d: %w", nl, errShort)
 	}
 	p.Layers = make([]collector.LayerPass, nl)
 	for i := range p.Layers {
 		for f := range layerFields {
-			name := fmt.Sprintf("layer %d %s", i, layerFields[f])
-			v, err := c.floats(name, func(n int) error { return s.checkLayerField(i, f, n) })
+			v, err := c.floats(fmt.Sprintf("layer %d %s", i+1, layerFields[f]))
 			if err != nil {
 				return nil, err
 			}
@@ -439,6 +365,9 @@ func decodePass(raw []byte, s *shape, prec Precision) (*collector.Pass, error) {
 	}
 	if len(c.b) != 0 {
 		return nil, fmt.Errorf("%d bytes after the last layer", len(c.b))
+	}
+	if err := s.arch.Check(p); err != nil {
+		return nil, err
 	}
 	return p, nil
 }

@@ -77,7 +77,7 @@ func FuzzDecodePass(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if err := s.check(p); err != nil {
+		if err := arch.Check(p); err != nil {
 			t.Fatalf("decoded a pass the writer would refuse: %v", err)
 		}
 	})

@@ -187,7 +187,7 @@ func abandon(w *Writer) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.closed = true
-	w.f.Close()
+	w.out.Close()
 	w.enc.Close()
 }
 

@@ -4,18 +4,41 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sync"
 
 	"github.com/mlpviz/mlpviz/collector"
 )
 
+// source is what a Reader reads: a file, or a run file in memory.
+type source interface {
+	io.ReaderAt
+	io.Closer
+	size() (int64, error) // the bytes readable now; a file may be growing
+}
+
+type fileSource struct{ *os.File }
+
+func (f fileSource) size() (int64, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return st.Size(), nil
+}
+
+type memSource struct{ *bytes.Reader }
+
+func (m memSource) size() (int64, error) { return m.Size(), nil }
+func (memSource) Close() error           { return nil }
+
 // Reader gives random access to the passes of a run file, including one that
 // is still being written (see Refresh). Its methods are safe for concurrent
 // use, so that a viewer may read passes while another goroutine tails.
 type Reader struct {
-	f       *os.File
-	path    string
+	f       source
+	name    string // the path, for messages
 	version int
 	prec    Precision
 	arch    *collector.Architecture
@@ -41,9 +64,26 @@ type Reader struct {
 func Open(path string) (*Reader, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("runfile: %w", err)
+		return nil, fmt.Errorf("cannot open %s: %w", path, bare(err))
 	}
-	r := &Reader{f: f, path: path}
+	// A directory opens, but reading it fails with a message about read(2).
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		f.Close()
+		return nil, fmt.Errorf("%s: is a directory, not a run file", path)
+	}
+	return newReader(fileSource{f}, path)
+}
+
+// OpenBytes reads a run file held in memory, such as Encode returns; name
+// stands for it in messages. The Reader keeps data: do not modify it.
+func OpenBytes(name string, data []byte) (*Reader, error) {
+	return newReader(memSource{bytes.NewReader(data)}, name)
+}
+
+// newReader reads the header of f and finds its passes; on failure it
+// closes f.
+func newReader(f source, name string) (*Reader, error) {
+	r := &Reader{f: f, name: name}
 	if err := r.load(); err != nil {
 		f.Close()
 		return nil, err
@@ -52,57 +92,56 @@ func Open(path string) (*Reader, error) {
 }
 
 func (r *Reader) load() error {
-	st, err := r.f.Stat()
+	size, err := r.f.size()
 	if err != nil {
-		return fmt.Errorf("runfile: %w", err)
+		return fmt.Errorf("cannot read %s: %w", r.name, bare(err))
 	}
-	size := st.Size()
 	if size == 0 {
-		return fmt.Errorf("runfile: %s: empty file, not even a header; was the run started?", r.path)
+		return fmt.Errorf("%s: empty file, not even a header; was the run started?", r.name)
 	}
 	var m [magicLen]byte
 	got := m[:min(size, magicLen)]
 	if _, err := r.f.ReadAt(got, 0); err != nil {
-		return fmt.Errorf("runfile: %w", err)
+		return fmt.Errorf("cannot read %s: %w", r.name, bare(err))
 	}
 	cut := len(got) < len(magic) && bytes.HasPrefix([]byte(magic), got)
 	if !cut && !bytes.HasPrefix(got, []byte(magic)) {
-		return fmt.Errorf("runfile: %s is not an mlpv run file (it starts with %q)", r.path, got)
+		return fmt.Errorf("%s is not an mlpv run file (it starts with %q)", r.name, got)
 	}
 	if len(got) < magicLen {
-		return fmt.Errorf("runfile: %s: file ends inside the magic (%d of %d bytes)", r.path, len(got), magicLen)
+		return fmt.Errorf("%s: file ends inside the magic (%d of %d bytes)", r.name, len(got), magicLen)
 	}
 	version := int(le.Uint16(m[4:]))
 	if version > FormatVersion {
-		return fmt.Errorf("runfile: %s: format version %d is newer than this mlpviz reads (%d); update mlpviz", r.path, version, FormatVersion)
+		return fmt.Errorf("%s: format version %d is newer than this mlpviz reads (%d); update mlpviz", r.name, version, FormatVersion)
 	}
 	if version == 0 {
-		return fmt.Errorf("runfile: %s: format version 0 is not valid", r.path)
+		return fmt.Errorf("%s: format version 0 is not valid", r.name)
 	}
 
 	payload, end, err := readRecord(r.f, magicLen, size, maxHeaderLen, nil)
 	if err != nil {
 		var re *recordError
 		if errors.As(err, &re) {
-			return fmt.Errorf("runfile: %s: header record damaged: %w", r.path, err)
+			return fmt.Errorf("%s: header record damaged: %w", r.name, err)
 		}
-		return fmt.Errorf("runfile: %s: header record: %w", r.path, err)
+		return fmt.Errorf("cannot read the header of %s: %w", r.name, bare(err))
 	}
 	h, err := parseHeader(payload)
 	if err != nil {
-		return fmt.Errorf("runfile: %s: header record damaged: %w", r.path, err)
+		return fmt.Errorf("%s: header record damaged: %w", r.name, err)
 	}
 	if h.version != version {
-		return fmt.Errorf("runfile: %s: header record damaged: it says format version %d, the magic %d", r.path, h.version, version)
+		return fmt.Errorf("%s: header record damaged: it says format version %d, the magic %d", r.name, h.version, version)
 	}
 	s, err := newShape(h.arch, h.prec)
 	if err != nil {
-		return fmt.Errorf("runfile: %s: header record damaged: architecture: %w", r.path, err)
+		return fmt.Errorf("%s: header record damaged: architecture: %w", r.name, err)
 	}
 	r.version, r.prec, r.arch, r.shape = version, h.prec, h.arch, s
 	r.head = make([]byte, end)
 	if _, err := r.f.ReadAt(r.head, 0); err != nil {
-		return fmt.Errorf("runfile: %w", err)
+		return fmt.Errorf("cannot read %s: %w", r.name, bare(err))
 	}
 
 	r.size = size
@@ -169,7 +208,7 @@ func (r *Reader) scan(open bool) (added int, err error) {
 			return added, nil
 		}
 		if err != nil {
-			return added, fmt.Errorf("runfile: %s: record at offset %d: %w", r.path, off, err)
+			return added, fmt.Errorf("cannot read %s at offset %d: %w", r.name, off, bare(err))
 		}
 		buf = payload[:cap(payload)]
 		switch payload[0] {
@@ -204,7 +243,7 @@ func (r *Reader) footerAfterIndex(off, end int64, open bool) error {
 	}
 	var foot [footerLen]byte
 	if _, err := r.f.ReadAt(foot[:], end); err != nil {
-		return fmt.Errorf("runfile: %s: footer at offset %d: %w", r.path, end, err)
+		return fmt.Errorf("cannot read the footer of %s at offset %d: %w", r.name, end, bare(err))
 	}
 	if at, ok := parseFooter(foot[:]); !ok || at != off {
 		r.bad = &Damage{Offset: end, Reason: "footer damaged"}
@@ -228,22 +267,21 @@ func (r *Reader) Refresh() (added int, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.released {
-		return 0, fmt.Errorf("runfile: %s: refresh after Close", r.path)
+		return 0, fmt.Errorf("cannot look for new passes in %s: it is closed", r.name)
 	}
-	st, err := r.f.Stat()
+	size, err := r.f.size()
 	if err != nil {
-		return 0, fmt.Errorf("runfile: %w", err)
+		return 0, fmt.Errorf("cannot read %s: %w", r.name, bare(err))
 	}
-	size := st.Size()
 	if size < r.size {
-		return 0, fmt.Errorf("runfile: %s: file shrank from %d to %d bytes; another run overwrote it", r.path, r.size, size)
+		return 0, fmt.Errorf("%s: file shrank from %d to %d bytes; another run overwrote it", r.name, r.size, size)
 	}
 	head := make([]byte, len(r.head))
 	if _, err := r.f.ReadAt(head, 0); err != nil {
-		return 0, fmt.Errorf("runfile: %s: reread header: %w", r.path, err)
+		return 0, fmt.Errorf("cannot reread the header of %s: %w", r.name, bare(err))
 	}
 	if !bytes.Equal(head, r.head) {
-		return 0, fmt.Errorf("runfile: %s: header changed; another run overwrote it", r.path)
+		return 0, fmt.Errorf("%s: header changed; another run overwrote it", r.name)
 	}
 	if r.closed {
 		return 0, nil
@@ -255,6 +293,9 @@ func (r *Reader) Refresh() (added int, err error) {
 	}
 	return r.scan(false)
 }
+
+// Name is the path the Reader was opened at, or the name given to OpenBytes.
+func (r *Reader) Name() string { return r.name }
 
 // Architecture is the run's architecture, shared: do not modify it.
 func (r *Reader) Architecture() *collector.Architecture { return r.arch }
@@ -312,22 +353,23 @@ func (r *Reader) Pass(i int) (*collector.Pass, error) {
 	if i < 0 || i >= len(r.offsets) {
 		n := len(r.offsets)
 		r.mu.RUnlock()
-		return nil, fmt.Errorf("runfile: %s: pass %d out of range (the file has %d)", r.path, i, n)
+		return nil, fmt.Errorf("%s: pass %d out of range: it holds %d passes", r.name, i, n)
 	}
 	off, size := r.offsets[i], r.size
 	r.mu.RUnlock()
 
 	p, err := r.readPass(off, size)
-	if err != nil {
-		var re *recordError
-		if errors.As(err, &re) {
-			r.mu.Lock()
-			if r.readBad == nil || off < r.readBad.Offset {
-				r.readBad = &Damage{Offset: off, Reason: fmt.Sprintf("pass %d: %s", i, err)}
-			}
-			r.mu.Unlock()
+	var re *recordError
+	switch {
+	case errors.As(err, &re):
+		r.mu.Lock()
+		if r.readBad == nil || off < r.readBad.Offset {
+			r.readBad = &Damage{Offset: off, Reason: fmt.Sprintf("pass %d: %s", i, err)}
 		}
-		return nil, fmt.Errorf("runfile: pass %d at offset %d: %w", i, off, err)
+		r.mu.Unlock()
+		return nil, fmt.Errorf("%s: pass %d at offset %d is damaged: %w", r.name, i, off, err)
+	case err != nil:
+		return nil, fmt.Errorf("cannot read pass %d of %s: %w", i, r.name, bare(err))
 	}
 	return p, nil
 }
@@ -351,7 +393,7 @@ func (r *Reader) readPass(off, size int64) (*collector.Pass, error) {
 	return p, nil
 }
 
-// Close releases the file.
+// Close releases the file; a Reader of bytes has nothing to release.
 func (r *Reader) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -360,7 +402,7 @@ func (r *Reader) Close() error {
 	}
 	r.released = true
 	if err := r.f.Close(); err != nil {
-		return fmt.Errorf("runfile: close %s: %w", r.path, err)
+		return fmt.Errorf("closing %s: %w", r.name, bare(err))
 	}
 	return nil
 }

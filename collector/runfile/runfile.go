@@ -5,7 +5,8 @@
 // at any moment leaves a file that reads up to its last whole record, and so
 // that a viewer can tail a file that is still being written. A file closed
 // cleanly ends in an index and a fixed-size footer, which let Open reach any
-// pass without reading the others.
+// pass without reading the others. Encode and OpenBytes write and read the
+// same bytes in memory, for collections imported on the fly.
 //
 // Layout (all integers little-endian):
 //
@@ -91,7 +92,7 @@ func ParsePrecision(s string) (Precision, error) {
 	case "f32":
 		return F32, nil
 	}
-	return 0, fmt.Errorf("runfile: unknown precision %q (want f16 or f32)", s)
+	return 0, fmt.Errorf("unknown precision %q (want f16 or f32)", s)
 }
 
 // String returns "f16" or "f32".

@@ -121,7 +121,7 @@ func TestCreate(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
-	wantErr(t, w.Append(randomPass(rand.New(rand.NewPCG(1, 1)), arch, 1, true)), "after Close")
+	wantErr(t, w.Append(randomPass(rand.New(rand.NewPCG(1, 1)), arch, 1, true)), path+" is already closed")
 
 	_, err = Create(path, arch, Options{})
 	wantErr(t, err, path, "already exists")
@@ -151,16 +151,16 @@ func TestAppendRejectsMisfit(t *testing.T) {
 	defer w.Close()
 	p := randomPass(rng, arch, 1, true)
 	p.Layers[1].Weight = p.Layers[1].Weight[1:]
-	wantErr(t, w.Append(p), "pass 0 (step 1)", "layer 1 weight has 11 values, want 12 for a 4x3 layer")
+	wantErr(t, w.Append(p), w.name+": pass at step 1: layer 2 weight has 11 values, the head's 4x3 layer takes 12")
 	p = randomPass(rng, arch, 2, true)
 	p.Image = append(p.Image, 1)
-	wantErr(t, w.Append(p), "image has 5 values, the input shape takes 4")
+	wantErr(t, w.Append(p), "image has 5 values, the 1x2x2 input takes 4")
 	p = randomPass(rng, arch, 3, true)
 	p.Layers = p.Layers[:1]
-	wantErr(t, w.Append(p), "1 layers, the architecture's head has 2")
+	wantErr(t, w.Append(p), "pass at step 3 has 1 layer, the head has 2")
 	p = randomPass(rng, arch, 4, true)
 	p.Probs = p.Probs[:2]
-	wantErr(t, w.Append(p), "probs has 2 values, want 3")
+	wantErr(t, w.Append(p), "probs has 2 values for 3 classes")
 	if err := w.Append(randomPass(rng, arch, 5, false)); err != nil {
 		t.Fatalf("a misfit pass spoilt the writer: %v", err)
 	}
@@ -179,7 +179,7 @@ func frameOf(t *testing.T, arch *collector.Architecture, p *collector.Pass) []by
 	}
 	end := w.Bytes()
 	abandon(w)
-	b, err := os.ReadFile(w.path)
+	b, err := os.ReadFile(w.name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -418,7 +418,7 @@ func TestFlipByte(t *testing.T) {
 						t.Fatalf("Len %d closed %v", r.Len(), r.Closed())
 					}
 					_, err := r.Pass(2)
-					wantErr(t, err, fmt.Sprintf("runfile: pass 2 at offset %d: ", bad), "crc mismatch")
+					wantErr(t, err, fmt.Sprintf("%s: pass 2 at offset %d is damaged: ", path, bad), "crc mismatch")
 					if _, err := r.Pass(3); err != nil {
 						t.Fatal(err)
 					}
@@ -477,11 +477,15 @@ func TestBadFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err := Open(path)
-			wantErr(t, err, append([]string{"runfile: " + path}, tc.parts...)...)
+			wantErr(t, err, append([]string{path}, tc.parts...)...)
 		})
 	}
-	_, err := Open(filepath.Join(t.TempDir(), "missing.mlpv"))
-	wantErr(t, err, "no such file")
+	missing := filepath.Join(t.TempDir(), "missing.mlpv")
+	_, err := Open(missing)
+	wantErr(t, err, "cannot open "+missing+": no such file")
+	dir := t.TempDir()
+	_, err = Open(dir)
+	wantErr(t, err, dir+": is a directory, not a run file")
 }
 
 // TestHugeLength puts a record whose length field (with a valid CRC) claims
@@ -527,11 +531,11 @@ func TestInconsistentPass(t *testing.T) {
 		mess  func(p *collector.Pass)
 		parts []string
 	}{
-		{"weight", func(p *collector.Pass) { p.Layers[0].Weight = p.Layers[0].Weight[:23] }, []string{"decode: layer 0 weight has 23 values, want 24 for a 6x4 layer"}},
-		{"layers", func(p *collector.Pass) { p.Layers = p.Layers[:1] }, []string{"decode: 1 layers, the architecture's head has 2"}},
-		{"logits", func(p *collector.Pass) { p.Logits = p.Logits[:2] }, []string{"decode: logits has 2 values, want 3"}},
+		{"weight", func(p *collector.Pass) { p.Layers[0].Weight = p.Layers[0].Weight[:23] }, []string{"decode: pass at step 1: layer 1 weight has 23 values, the head's 6x4 layer takes 24"}},
+		{"layers", func(p *collector.Pass) { p.Layers = p.Layers[:1] }, []string{"decode: pass at step 1 has 1 layer, the head has 2"}},
+		{"logits", func(p *collector.Pass) { p.Logits = p.Logits[:2] }, []string{"decode: pass at step 1: logits has 2 values for 3 classes"}},
 		{"too big", func(p *collector.Pass) { p.Layers = append(p.Layers, p.Layers[0]) }, []string{"zstd frame declares 540 bytes, a pass of this architecture takes 56 to 372"}},
-		{"grad bias", func(p *collector.Pass) { p.Layers[1].GradBias = p.Layers[1].GradBias[:1] }, []string{"decode: layer 1 grad_bias has 1 values, want 3"}},
+		{"grad bias", func(p *collector.Pass) { p.Layers[1].GradBias = p.Layers[1].GradBias[:1] }, []string{"decode: pass at step 1: layer 2 bias gradient has 1 value, the head's 4x3 layer takes 3"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := randomPass(rng, arch, 1, true)
@@ -547,13 +551,13 @@ func TestInconsistentPass(t *testing.T) {
 			fr = endFrame(fr, start)
 			off := w.Bytes()
 			abandon(w)
-			appendBytes(t, w.path, fr)
-			r := mustOpen(t, w.path)
+			appendBytes(t, w.name, fr)
+			r := mustOpen(t, w.name)
 			if r.Len() != 1 || r.Damage() != nil {
 				t.Fatalf("Len %d damage %v: the frame itself is sound", r.Len(), r.Damage())
 			}
 			_, err = r.Pass(0)
-			wantErr(t, err, append([]string{fmt.Sprintf("runfile: pass 0 at offset %d: ", off)}, tc.parts...)...)
+			wantErr(t, err, append([]string{fmt.Sprintf("%s: pass 0 at offset %d is damaged: ", w.name, off)}, tc.parts...)...)
 			if d := r.Damage(); d == nil || d.Offset != off {
 				t.Fatalf("damage %v, want offset %d", d, off)
 			}

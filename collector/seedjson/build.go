@@ -82,7 +82,7 @@ func linearLayers(entries []archEntry) ([]linearLayer, error) {
 		out = append(out, linearLayer{tag: e.tag, full: collector.LinearShape{In: in, Out: o}})
 	}
 	if len(out) == 0 {
-		return nil, errors.New(`seedjson: the "architecture" object has no Linear layer`)
+		return nil, errors.New(`the "architecture" object has no Linear layer`)
 	}
 	return out, nil
 }
@@ -94,11 +94,11 @@ func size(e archEntry, key string) (int, error) {
 		}
 		n, err := strconv.Atoi(s.value)
 		if err != nil || n <= 0 || n > 1<<28 {
-			return 0, fmt.Errorf("seedjson: architecture %q: %s is %q, want a positive whole number", e.tag, key, s.value)
+			return 0, fmt.Errorf("architecture %q: %s is %q, want a positive whole number", e.tag, key, s.value)
 		}
 		return n, nil
 	}
-	return 0, fmt.Errorf("seedjson: architecture %q has no %s", e.tag, key)
+	return 0, fmt.Errorf("architecture %q has no %s", e.tag, key)
 }
 
 // torchLayers are module kinds that are layers rather than a wrapped model.
@@ -161,14 +161,14 @@ func (doc *document) shapes(linears []linearLayer, neuronCap int, known bool) ([
 		for j, l := range linears {
 			rl := p.layers[l.tag]
 			if rl == nil {
-				return nil, nil, 0, fmt.Errorf("seedjson: pass %s has no data for layer %q", p.key, l.tag)
+				return nil, nil, 0, fmt.Errorf("pass %s has no data for layer %q", p.key, l.tag)
 			}
 			if rl.notObject != "" {
-				return nil, nil, 0, fmt.Errorf("seedjson: pass %s, layer %q is %s, want an object", p.key, l.tag, rl.notObject)
+				return nil, nil, 0, fmt.Errorf("pass %s, layer %q is %s, want an object", p.key, l.tag, rl.notObject)
 			}
 			o, err := observe(rl)
 			if err != nil {
-				return nil, nil, 0, fmt.Errorf("seedjson: pass %s, layer %q: %w", p.key, l.tag, err)
+				return nil, nil, 0, fmt.Errorf("pass %s, layer %q: %w", p.key, l.tag, err)
 			}
 			obs[i][j] = o
 		}
@@ -187,10 +187,10 @@ func (doc *document) shapes(linears []linearLayer, neuronCap int, known bool) ([
 		for j, l := range linears {
 			o := obs[i][j]
 			if err := fits(o, l.full, neuronCap); err != nil {
-				return nil, nil, 0, fmt.Errorf("seedjson: pass %s, layer %q: %w", p.key, l.tag, err)
+				return nil, nil, 0, fmt.Errorf("pass %s, layer %q: %w", p.key, l.tag, err)
 			}
 			if o.rows != head[j].Out {
-				return nil, nil, 0, fmt.Errorf("seedjson: pass %s, layer %q: weight has %d rows, pass %s's has %d",
+				return nil, nil, 0, fmt.Errorf("pass %s, layer %q: weight has %d rows, pass %s's has %d",
 					p.key, l.tag, o.rows, doc.passes[0].key, head[j].Out)
 			}
 		}
@@ -341,26 +341,22 @@ func (p *rawPass) convert(linears []linearLayer, obs []layerObs, head []collecto
 	if p.acc.set {
 		q.Accuracy = float32(p.acc.v)
 	}
-	if p.prediction.set {
-		n, ok := p.prediction.integer()
-		if !ok {
-			return nil, fmt.Errorf("seedjson: pass %s: prediction %v is not a class index", p.key, p.prediction.v)
-		}
-		q.Prediction = n
+	if c := p.predicted(); c.set {
+		q.Prediction = c.index
 	}
-	if idx, _, ok := p.classIndex(); ok {
-		q.TrueLabel = idx
+	if c := p.truth(); c.set {
+		q.TrueLabel = c.index
 	}
 	if p.logits.set {
 		d := p.logits.dims
 		if len(d) != 1 && !(len(d) == 2 && d[0] == 1) {
-			return nil, fmt.Errorf("seedjson: pass %s: logits are %s, want a vector", p.key, shapeText(d))
+			return nil, fmt.Errorf("pass %s: logits are %s, want a vector", p.key, shapeText(d))
 		}
 		q.Logits = p.logits.vals
 	}
 	if p.image.set {
 		if _, err := imageShape(p.image.dims); err != nil {
-			return nil, fmt.Errorf("seedjson: pass %s: image: %w", p.key, err)
+			return nil, fmt.Errorf("pass %s: image: %w", p.key, err)
 		}
 		q.Image = p.image.vals
 	}
@@ -368,7 +364,7 @@ func (p *rawPass) convert(linears []linearLayer, obs []layerObs, head []collecto
 		q.Step, q.Epoch, q.Wall, q.TrueLabel = e.Step, e.Epoch, e.Wall, e.TrueLabel
 		if e.Probs.set {
 			if len(e.Probs.dims) != 1 {
-				return nil, fmt.Errorf("seedjson: pass %s: probs are %s, want a vector", p.key, shapeText(e.Probs.dims))
+				return nil, fmt.Errorf("pass %s: probs are %s, want a vector", p.key, shapeText(e.Probs.dims))
 			}
 			q.Probs = e.Probs.vals
 		}
@@ -380,20 +376,27 @@ func (p *rawPass) convert(linears []linearLayer, obs []layerObs, head []collecto
 	return q, nil
 }
 
-// classIndex is the pass's class index and, from the seed's label text, the
-// class name.
-func (p *rawPass) classIndex() (int, string, bool) {
-	if n, ok := p.trueLabel.integer(); ok {
-		return n, "", true
+// truth is the pass's true class: "true_label", or an older collection's
+// "label".
+func (p *rawPass) truth() classValue {
+	switch {
+	case p.trueLabel.set:
+		return p.trueLabel
+	case p.label.class.set:
+		return p.label.class
 	}
-	if !p.label.set {
-		return 0, "", false
+	i, name, ok := parseLabel(p.label.text)
+	return classValue{index: i, name: name, set: ok}
+}
+
+// predicted is the pass's predicted class, named by the oldest
+// collections' "label", which held its name alone.
+func (p *rawPass) predicted() classValue {
+	c := p.prediction
+	if _, _, isTruth := parseLabel(p.label.text); c.set && c.name == "" && !isTruth {
+		c.name = p.label.text
 	}
-	if p.label.text == "" {
-		n, ok := p.label.num.integer()
-		return n, "", ok
-	}
-	return parseLabel(p.label.text)
+	return c
 }
 
 // parseLabel reads main.py's f"Class {i}, label {name}".
@@ -521,14 +524,14 @@ func (doc *document) finish(arch *collector.Architecture, passes []*collector.Pa
 			if imgFrom == "" {
 				arch.InputShape, imgFrom = s, p.key
 			} else if s != arch.InputShape {
-				return fmt.Errorf("seedjson: pass %s: image is %v, pass %s's is %v", p.key, s, imgFrom, arch.InputShape)
+				return fmt.Errorf("pass %s: image is %v, pass %s's is %v", p.key, s, imgFrom, arch.InputShape)
 			}
 		}
 		if n := len(passes[i].Logits); p.logits.set {
 			if logitsFrom == "" {
 				classes, logitsFrom = n, p.key
 			} else if n != classes {
-				return fmt.Errorf("seedjson: pass %s has %d logits, pass %s has %d", p.key, n, logitsFrom, classes)
+				return fmt.Errorf("pass %s has %d logits, pass %s has %d", p.key, n, logitsFrom, classes)
 			}
 		}
 	}
@@ -537,10 +540,10 @@ func (doc *document) finish(arch *collector.Architecture, passes []*collector.Pa
 		arch.Gradients, arch.Interval, arch.BatchSize, arch.Seed = e.Gradients, e.Interval, e.BatchSize, e.Seed
 		if e.InputShape != [3]int{} {
 			if !validShape(e.InputShape) {
-				return fmt.Errorf("seedjson: the mlpviz input shape %v is not a shape", e.InputShape)
+				return fmt.Errorf("the mlpviz input shape %v is not a shape", e.InputShape)
 			}
 			if imgFrom != "" && e.InputShape != arch.InputShape {
-				return fmt.Errorf("seedjson: pass %s: image is %v, the mlpviz input shape %v", imgFrom, arch.InputShape, e.InputShape)
+				return fmt.Errorf("pass %s: image is %v, the mlpviz input shape %v", imgFrom, arch.InputShape, e.InputShape)
 			}
 			arch.InputShape = e.InputShape
 		}
@@ -549,7 +552,7 @@ func (doc *document) finish(arch *collector.Architecture, passes []*collector.Pa
 	}
 	for i, q := range passes {
 		if len(q.Probs) > 0 && classes > 0 && len(q.Probs) != classes {
-			return fmt.Errorf("seedjson: pass %s has %d probabilities for %d logits", doc.passes[i].key, len(q.Probs), classes)
+			return fmt.Errorf("pass %s has %d probabilities for %d logits", doc.passes[i].key, len(q.Probs), classes)
 		}
 		if q.Probs == nil && q.Logits != nil {
 			q.Probs = softmax(q.Logits)
@@ -564,17 +567,21 @@ func (doc *document) finish(arch *collector.Architecture, passes []*collector.Pa
 }
 
 // classNames infers the dataset and class names of a plain seed file from
-// its labels, whose names are torchvision's; or, failing that, from the
-// model (only cifar10_cnn fixes its dataset).
+// the names its classes carry, which are torchvision's; or, failing that,
+// from the model (only cifar10_cnn fixes its dataset). Indices no pass
+// names are named by their number.
 func (doc *document) classNames(arch *collector.Architecture, classes int) {
 	names := map[int]string{}
 	top := -1
 	for _, p := range doc.passes {
-		if i, name, ok := p.classIndex(); ok && name != "" {
-			if _, dup := names[i]; !dup {
-				names[i] = name
+		for _, c := range [...]classValue{p.truth(), p.predicted()} {
+			if !c.set || c.name == "" {
+				continue
 			}
-			top = max(top, i)
+			if _, dup := names[c.index]; !dup {
+				names[c.index] = c.name
+			}
+			top = max(top, c.index)
 		}
 	}
 	if classes == 0 {
@@ -611,7 +618,14 @@ func softmax(logits []float32) []float32 {
 	exps := make([]float64, len(logits))
 	var sum float64
 	for i, x := range logits {
-		exps[i] = math.Exp(float64(x) - m)
+		d := float64(x) - m
+		if math.IsInf(m, 1) { // the limit, not Inf-Inf: the infinite logits share it all
+			d = math.Inf(-1)
+			if math.IsInf(float64(x), 1) {
+				d = 0
+			}
+		}
+		exps[i] = math.Exp(d)
 		sum += exps[i]
 	}
 	out := make([]float32, len(logits))

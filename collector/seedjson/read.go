@@ -1,6 +1,7 @@
 package seedjson
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -57,9 +58,9 @@ type rawPass struct {
 	key        string
 	num        int
 	loss, acc  number
-	prediction number
-	label      labelValue
-	trueLabel  number // "true_label", which some hand-made files use
+	prediction classValue
+	trueLabel  classValue
+	label      labelValue // older collections' "label"
 	logits     floatArray
 	image      floatArray
 	ext        *passExt
@@ -77,28 +78,69 @@ type rawLayer struct {
 	output    floatArray
 }
 
-// labelValue is the seed's "label": "Class 7, label 7 - seven", or a bare
-// class index.
+// classValue is a class as main.py registers it: an (index, name) tuple,
+// which json writes as a pair, or, in older collections, a bare index.
+type classValue struct {
+	index int
+	name  string
+	set   bool
+}
+
+func (c *classValue) UnmarshalJSON(b []byte) error {
+	return c.parse(b, "a class index or an [index, name] pair")
+}
+
+// parse reads a class; want names what else may stand there.
+func (c *classValue) parse(b []byte, want string) error {
+	b = bytes.TrimSpace(b)
+	var idx []byte
+	var name *string
+	if len(b) > 0 && b[0] == '[' {
+		var pair []json.RawMessage
+		if err := json.Unmarshal(b, &pair); err != nil || len(pair) != 2 {
+			return fmt.Errorf("an array of %d values, want %s", len(pair), want)
+		}
+		name = new(string)
+		if err := json.Unmarshal(pair[1], name); err != nil {
+			return fmt.Errorf("an [index, name] pair whose name is %s, want a string", describe(pair[1]))
+		}
+		idx = pair[0]
+	} else if bytes.Equal(b, []byte("null")) {
+		*c = classValue{}
+		return nil
+	} else {
+		idx = b
+	}
+	var n number
+	if err := n.UnmarshalJSON(idx); err != nil {
+		if name != nil {
+			return fmt.Errorf("an [index, name] pair whose index is %s, want a whole number ≥ 0", describe(idx))
+		}
+		return fmt.Errorf("%s, want %s", describe(b), want)
+	}
+	i, ok := n.integer()
+	if !ok || i < 0 {
+		return fmt.Errorf("class index %s is not a whole number ≥ 0", bytes.TrimSpace(idx))
+	}
+	*c = classValue{index: i, set: true}
+	if name != nil {
+		c.name = *name
+	}
+	return nil
+}
+
+// labelValue is an older collection's "label": "Class 7, label 7 - seven"
+// (the true class), the predicted class's name, or a class.
 type labelValue struct {
-	text string
-	num  number
-	set  bool
+	text  string
+	class classValue
 }
 
 func (l *labelValue) UnmarshalJSON(b []byte) error {
 	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*l = labelValue{text: s, set: true}
-		return nil
+		return json.Unmarshal(b, &l.text)
 	}
-	if err := l.num.UnmarshalJSON(b); err != nil {
-		return fmt.Errorf("%s, want a string or a class index", describe(b))
-	}
-	l.set = l.num.set
-	return nil
+	return l.class.parse(b, "a string, a class index or an [index, name] pair")
 }
 
 // decoder pairs encoding/json's streaming decoder with the pyReader under
@@ -113,13 +155,13 @@ func parse(r io.Reader) (*document, error) {
 	d := &decoder{py: py, dec: json.NewDecoder(py)}
 	tok, err := d.dec.Token()
 	if errors.Is(err, io.EOF) && !d.readFailed() {
-		return nil, errors.New("seedjson: not a seed collection: the input is empty")
+		return nil, errors.New("not a seed collection: the input is empty")
 	}
 	if err != nil {
 		return nil, d.fail(err, "the top-level value")
 	}
 	if tok != json.Delim('{') {
-		return nil, fmt.Errorf("seedjson: not a seed collection: the top level is %s, want an object with an \"architecture\" object", tokenKind(tok))
+		return nil, fmt.Errorf("not a seed collection: the top level is %s, want an object with an \"architecture\" object", tokenKind(tok))
 	}
 	doc := &document{seen: map[int]bool{}}
 	for d.dec.More() {
@@ -130,7 +172,7 @@ func parse(r io.Reader) (*document, error) {
 		switch {
 		case key == "architecture":
 			if doc.hasArch {
-				return nil, errors.New(`seedjson: "architecture" appears twice`)
+				return nil, errors.New(`"architecture" appears twice`)
 			}
 			if err := d.architecture(doc); err != nil {
 				return nil, err
@@ -158,10 +200,10 @@ func parse(r io.Reader) (*document, error) {
 	case d.readFailed():
 		return nil, d.fail(err, "the end of the input")
 	default:
-		return nil, fmt.Errorf("seedjson: more data after the collection, near byte %d", d.offset())
+		return nil, fmt.Errorf("more data after the collection, near byte %d", d.offset())
 	}
 	if !doc.hasArch {
-		return nil, errors.New(`seedjson: not a seed collection: no "architecture" object`)
+		return nil, errors.New(`not a seed collection: no "architecture" object`)
 	}
 	return doc, nil
 }
@@ -179,13 +221,13 @@ func (d *decoder) fail(err error, what string) error {
 	var syn *json.SyntaxError
 	switch {
 	case d.readFailed() && errors.Is(err, d.py.err):
-		return fmt.Errorf("seedjson: reading %s: %w", what, err)
+		return fmt.Errorf("reading %s: %w", what, err)
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return fmt.Errorf("seedjson: truncated JSON: the input ends at byte %d, inside %s", d.py.read, what)
+		return fmt.Errorf("truncated JSON: the input ends at byte %d, inside %s", d.py.read, what)
 	case errors.As(err, &syn):
-		return fmt.Errorf("seedjson: invalid JSON near byte %d, in %s: %v", d.offset(), what, err)
+		return fmt.Errorf("invalid JSON near byte %d, in %s: %v", d.offset(), what, err)
 	}
-	return fmt.Errorf("seedjson: %s near byte %d: %w", what, d.offset(), err)
+	return fmt.Errorf("%s near byte %d: %w", what, d.offset(), err)
 }
 
 func (d *decoder) decode(v any, what string) error {
@@ -203,7 +245,7 @@ func (d *decoder) key(what string) (string, error) {
 	}
 	s, ok := tok.(string)
 	if !ok { // encoding/json reports a bad key itself; kept as a safeguard
-		return "", fmt.Errorf("seedjson: %s: %s where a key belongs", what, tokenKind(tok))
+		return "", fmt.Errorf("%s: %s where a key belongs", what, tokenKind(tok))
 	}
 	return s, nil
 }
@@ -256,7 +298,7 @@ func (d *decoder) architecture(doc *document) error {
 		return err
 	}
 	if !ok {
-		return fmt.Errorf(`seedjson: not a seed collection: "architecture" is %s, want an object`, instead)
+		return fmt.Errorf(`not a seed collection: "architecture" is %s, want an object`, instead)
 	}
 	doc.hasArch = true
 	for d.dec.More() {
@@ -266,7 +308,7 @@ func (d *decoder) architecture(doc *document) error {
 		}
 		num, kind, ok := splitTag(tag)
 		if !ok {
-			return fmt.Errorf(`seedjson: architecture: key %q is not of the form "N_Kind"`, tag)
+			return fmt.Errorf(`architecture: key %q is not of the form "N_Kind"`, tag)
 		}
 		what := fmt.Sprintf("architecture %q", tag)
 		isObj, instead, err := d.open(what)
@@ -274,7 +316,7 @@ func (d *decoder) architecture(doc *document) error {
 			return err
 		}
 		if !isObj {
-			return fmt.Errorf("seedjson: %s is %s, want an object of settings", what, instead)
+			return fmt.Errorf("%s is %s, want an object of settings", what, instead)
 		}
 		e := archEntry{tag: tag, num: num, kind: kind}
 		for d.dec.More() {
@@ -300,10 +342,10 @@ func (d *decoder) architecture(doc *document) error {
 func (d *decoder) pass(doc *document, key string) error {
 	num, err := strconv.Atoi(key)
 	if err != nil {
-		return fmt.Errorf("seedjson: pass %s: number out of range", key)
+		return fmt.Errorf("pass %s: number out of range", key)
 	}
 	if doc.seen[num] {
-		return fmt.Errorf("seedjson: pass %s appears twice", key)
+		return fmt.Errorf("pass %s appears twice", key)
 	}
 	doc.seen[num] = true
 	what := "pass " + key
@@ -312,7 +354,7 @@ func (d *decoder) pass(doc *document, key string) error {
 		return err
 	}
 	if !ok {
-		return fmt.Errorf("seedjson: %s is %s, want an object", what, instead)
+		return fmt.Errorf("%s is %s, want an object", what, instead)
 	}
 	p := &rawPass{key: key, num: num, layers: map[string]*rawLayer{}}
 	for d.dec.More() {

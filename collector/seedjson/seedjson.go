@@ -16,19 +16,19 @@
 //	  "architecture": {
 //	    "1_Identity": {},                      // wrapper the collector adds
 //	    "2_CNN": {" kernel_size": false, ...}, // the model itself, unless it is a Sequential
-//	    "3_Conv2d": {" kernel_size": false, " padding": false},
+//	    "3_Conv2d": {" kernel_size": false, " stride": false, " padding": false},
 //	    "7_Linear": {"in_features": 576.0, " out_features": 24.0, " bias": true},
 //	    ...
-//	    "13_Identity": {}                      // wrapper
+//	    "12_Identity": {}                      // wrapper
 //	  },
 //	  "0": {"7_Linear": {"input": [...], "weight": [[...]], "bias": [...]}, ...},
 //	  "1": {
 //	    "input": [[[...]]],                    // the probe image, C×H×W, normalised
 //	    "7_Linear": {"input": [...], "weight": [[...], ...], "bias": [...]},
 //	    ...
-//	    "prediction": 7,
-//	    "label": "Class 7, label 7 - seven",
-//	    "logits": [...],
+//	    "prediction": [7, "7 - seven"],        // (index, torchvision class name)
+//	    "true_label": [4, "4 - four"],
+//	    "logits": [...],                       // raw outputs
 //	    "loss": 2.30, "accuracy": 0.11
 //	  },
 //	  "2": {...}
@@ -39,6 +39,17 @@
 // module's repr: split on "(", ")" and ",", so every key but the first keeps a
 // leading space; values go through float() then bool(), so sizes are floats
 // and anything else, tuples and "False" included, becomes true or false.
+//
+// Older versions of main.py wrote a bare "prediction" index and a "label",
+// "Class 4, label 4 - four" (the true class) or before that the predicted
+// class's name; Read takes those too. The class names are torchvision's
+// (MNIST's "7 - seven", Fashion-MNIST's "Ankle boot", CIFAR-10's "cat"),
+// which tell the dataset.
+//
+// "loss" and "accuracy" are not test figures, nor the interval's: "loss" is
+// the mean training loss over every step of the run so far and "accuracy"
+// torchmetrics' accuracy over every training sample so far; neither is ever
+// reset. Read keeps them as the pass's Loss and Accuracy as they are.
 //
 // Pass keys are the collector's pass counter. Forward hooks on the Linear
 // layers fire on every training step too and write into the current pass, so
@@ -90,7 +101,8 @@ import (
 // order, without the collector's two Identity wrappers and the entry of the
 // model itself (which gives Model). Dataset and ClassNames come from the
 // labels when they are those of a dataset the seed trains on; then images
-// are un-normalised to 0..1 with the seed's constants.
+// are un-normalised to 0..1 with the seed's constants. Otherwise the class
+// names are the names the classes carry, and their numbers where none does.
 //
 // A plain seed file has no steps, epochs, wall times, layer outputs or
 // probabilities. Then Step is the seed's pass number, Epoch 0 and Wall the
@@ -119,7 +131,9 @@ func Read(r io.Reader) (*collector.Architecture, []*collector.Pass, error) {
 // Passes are numbered from 1, as the seed numbers its collections, except that
 // a first pass without loss and accuracy (NaN) is numbered 0, like the seed's
 // pass of layer data only; a NaN loss or accuracy is left out, a negative
-// TrueLabel or Prediction too. Linear modules get the head's full sizes as
+// TrueLabel or Prediction too. Prediction and TrueLabel are written as
+// main.py writes them, [index, name] pairs, named as torchvision names the
+// classes when the run's are a catalog dataset's. Linear modules get the head's full sizes as
 // settings (and Linear modules are added when Modules has none). Every pass
 // must fit arch.Head; nothing is written otherwise.
 func Write(w io.Writer, arch *collector.Architecture, passes []*collector.Pass) error {

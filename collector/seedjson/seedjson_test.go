@@ -17,6 +17,7 @@ import (
 
 	"github.com/mlpviz/mlpviz/collector"
 	"github.com/mlpviz/mlpviz/collector/runfile"
+	"github.com/mlpviz/mlpviz/collector/seedjson/seedjsontest"
 )
 
 // readFile reads a seed collection from a file.
@@ -58,7 +59,8 @@ func equalFloats(t *testing.T, what string, got, want []float32) {
 		t.Fatalf("%s: %d values, want %d", what, len(got), len(want))
 	}
 	for i := range want {
-		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+		nan := math.IsNaN(float64(got[i])) && math.IsNaN(float64(want[i])) // of any sign or payload
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !nan {
 			t.Fatalf("%s[%d] = %v, want %v", what, i, got[i], want[i])
 		}
 	}
@@ -437,6 +439,8 @@ func TestRoundTripCapped(t *testing.T) {
 	}
 }
 
+var digitNames = []string{"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"}
+
 // TestWriteIsSeedShaped decodes Write's output as the seed's visualizer
 // does and checks what it looks up.
 func TestWriteIsSeedShaped(t *testing.T) {
@@ -469,8 +473,11 @@ func TestWriteIsSeedShaped(t *testing.T) {
 		t.Fatalf("8_Linear settings %v", first)
 	}
 	p := doc["2"]
-	if p["label"] != "Class 7, label 7 - seven" || p["prediction"] == nil || len(p["logits"].([]any)) != 10 {
-		t.Fatalf("pass 2: label %v prediction %v", p["label"], p["prediction"])
+	// The seed's viewer unpacks both as (index, name).
+	pred := fmt.Sprint(passes[1].Prediction)
+	if fmt.Sprint(p["true_label"]) != "[7 7 - seven]" || fmt.Sprint(p["prediction"]) != "["+pred+" "+pred+" - "+digitNames[passes[1].Prediction]+"]" ||
+		p["label"] != nil || len(p["logits"].([]any)) != 10 {
+		t.Fatalf("pass 2: true_label %v prediction %v label %v", p["true_label"], p["prediction"], p["label"])
 	}
 	img := p["input"].([]any)
 	if len(img) != 1 || len(img[0].([]any)) != 28 {
@@ -616,7 +623,15 @@ func TestReadBadInput(t *testing.T) {
 		{"input size", strings.Replace(fixture, "-1.25,", "", 1), `pass 0, layer "4_Linear": input has 3 values, the architecture's Linear(4, 3) takes 4`},
 		{"string in array", strings.Replace(fixture, "-1.25", `"x"`, 1), `string "x" where a number belongs`},
 		{"layer not object", inPass0(`"6_Linear": {`, `"6_Linear": 5, "x": {`), `pass 0, layer "6_Linear" is a number, want an object`},
-		{"bad prediction", strings.Replace(fixture, `"prediction": 2`, `"prediction": 2.5`, 1), "pass 1: prediction 2.5 is not a class index"},
+		{"bad prediction", strings.Replace(fixture, `"prediction": 2`, `"prediction": 2.5`, 1), `pass 1, "prediction" near byte 4333: class index 2.5 is not a whole number ≥ 0`},
+		{"negative prediction", strings.Replace(fixture, `"prediction": 2`, `"prediction": -1`, 1), `pass 1, "prediction" near byte 4332: class index -1 is not`},
+		{"prediction text", strings.Replace(fixture, `"prediction": 2`, `"prediction": "dog"`, 1), `"prediction" near byte 4335: the string "dog", want a class index or an [index, name] pair`},
+		{"prediction triple", strings.Replace(fixture, `"prediction": 2`, `"prediction": [2, "dog", 3]`, 1), `"prediction" near byte 4343: an array of 3 values, want a class index or an [index, name] pair`},
+		{"pair index", strings.Replace(fixture, `"prediction": 2`, `"prediction": [2.5, "dog"]`, 1), `"prediction" near byte 4342: class index 2.5 is not a whole number ≥ 0`},
+		{"pair index text", strings.Replace(fixture, `"prediction": 2`, `"prediction": ["2", "dog"]`, 1), `an [index, name] pair whose index is the string "2", want a whole number ≥ 0`},
+		{"pair name", strings.Replace(fixture, `"prediction": 2`, `"prediction": [2, 2]`, 1), `an [index, name] pair whose name is the number 2, want a string`},
+		{"true_label object", strings.Replace(fixture, `"label": "Class 1, label dog"`, `"true_label": {}`, 1), `pass 1, "true_label" near byte`},
+		{"label object", strings.Replace(fixture, `"label": "Class 1, label dog"`, `"label": {}`, 1), `"label" near byte 4352: an object, want a string, a class index or an [index, name] pair`},
 		{"bad word", strings.Replace(fixture, "-1.25", "Nan", 1), "invalid JSON near byte"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -682,7 +697,7 @@ func TestWriteRefuses(t *testing.T) {
 	p.Layers[3].Weight = p.Layers[3].Weight[1:]
 	var buf bytes.Buffer
 	err := Write(&buf, arch, []*collector.Pass{randomPass(rng, arch, 0, false), p})
-	if err == nil || !strings.Contains(err.Error(), "pass 1 (step 50): layer 3 weight has 575 values, want 576") {
+	if err == nil || err.Error() != "write: pass at step 50: layer 4 weight has 575 values, the head's 24x24 layer takes 576" {
 		t.Fatalf("error %v", err)
 	}
 	if buf.Len() != 0 {
@@ -709,6 +724,9 @@ func FuzzRead(f *testing.F) {
 	f.Add([]byte(cappedSeed))
 	f.Add([]byte(`{"architecture": {"1_Linear": {"in_features": 1.0, " out_features": 1.0}}, "1": {"1_Linear": {"input": [NaN], "weight": [[1]], "bias": [-Infinity]}}}`))
 	f.Add([]byte(`{"architecture": {}, "mlpviz": {"input_shape": [1, 2, 2]}}`))
+	f.Add([]byte(`{"architecture": {"1_Linear": {"in_features": 1.0, " out_features": 2.0}}, "1": {"1_Linear": {"input": [1], "weight": [[1], [2]], "bias": [0, 0]},
+	 "prediction": [1, "dog"], "true_label": [0, "cat"], "logits": [Infinity, 0]}}`))
+	f.Add(seedjsontest.Bytes(seedjsontest.Collection{Model: "cnn", Dataset: "mnist", NeuronCap: 24, Passes: 1, NonFinite: true}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		arch, passes, err := Read(bytes.NewReader(data))
 		if err != nil {

@@ -27,10 +27,10 @@ type encoder struct {
 
 func newEncoder(arch *collector.Architecture, passes []*collector.Pass) (*encoder, error) {
 	if arch == nil {
-		return nil, errors.New("seedjson: write: nil architecture")
+		return nil, errors.New("write: nil architecture")
 	}
 	if len(arch.Head) == 0 {
-		return nil, errors.New("seedjson: write: the architecture has no head layers")
+		return nil, errors.New("write: the architecture has no head layers")
 	}
 	full := arch.Head
 	if len(arch.FullHead) == len(arch.Head) {
@@ -38,18 +38,18 @@ func newEncoder(arch *collector.Architecture, passes []*collector.Pass) (*encode
 	}
 	for i := range arch.Head {
 		if h, f := arch.Head[i], full[i]; h.In <= 0 || h.Out <= 0 || f.In <= 0 || f.Out <= 0 {
-			return nil, fmt.Errorf("seedjson: write: head layer %d is %dx%d (full size %dx%d)", i, h.In, h.Out, f.In, f.Out)
+			return nil, fmt.Errorf("write: head layer %d is %dx%d (full size %dx%d)", i, h.In, h.Out, f.In, f.Out)
 		}
 	}
 	if !validShape(arch.InputShape) {
-		return nil, fmt.Errorf("seedjson: write: input shape %v", arch.InputShape)
+		return nil, fmt.Errorf("write: input shape %v", arch.InputShape)
 	}
 	e := &encoder{arch: arch, passes: passes, ds: catalog.LookupDataset(arch.Dataset), first: 1}
 	if err := e.layout(full); err != nil {
 		return nil, err
 	}
-	for i, p := range passes {
-		if err := e.check(i, p); err != nil {
+	for _, p := range passes {
+		if err := e.check(p); err != nil {
 			return nil, err
 		}
 	}
@@ -81,7 +81,7 @@ func (e *encoder) layout(full []collector.LinearShape) error {
 			mods = append(mods, collector.Module{Kind: "Linear"})
 		}
 	default:
-		return fmt.Errorf("seedjson: write: %d Linear modules for a head of %d layers", linears, len(full))
+		return fmt.Errorf("write: %d Linear modules for a head of %d layers", linears, len(full))
 	}
 	kinds := []collector.Module{{Kind: "Identity"}}
 	// The seed's entry for the model names it by its class.
@@ -94,7 +94,7 @@ func (e *encoder) layout(full []collector.LinearShape) error {
 	k := 0
 	for i, m := range kinds {
 		if m.Kind == "" || strings.ContainsAny(m.Kind, " \t\n") {
-			return fmt.Errorf("seedjson: write: module %d has the kind %q", i, m.Kind)
+			return fmt.Errorf("write: module %d has the kind %q", i, m.Kind)
 		}
 		settings := m.Settings
 		if m.Kind == "Linear" {
@@ -128,7 +128,7 @@ func (e *encoder) layout(full []collector.LinearShape) error {
 		NeuronCap: a.NeuronCap, Gradients: a.Gradients, Interval: a.Interval, BatchSize: a.BatchSize, Seed: a.Seed,
 	})
 	if err != nil {
-		return fmt.Errorf("seedjson: write: %w", err)
+		return fmt.Errorf("write: %w", err)
 	}
 	e.header = append(b, ext...)
 	return nil
@@ -174,51 +174,15 @@ func appendSetting(b []byte, v string) []byte {
 	return appendString(b, v)
 }
 
-// check refuses a pass that does not fit the architecture.
-func (e *encoder) check(i int, p *collector.Pass) error {
-	if p == nil {
-		return fmt.Errorf("seedjson: write: pass %d is nil", i)
-	}
-	a := e.arch
-	if len(p.Layers) != len(a.Head) {
-		return fmt.Errorf("seedjson: write: pass %d (step %d) has %d layers, the head %d", i, p.Step, len(p.Layers), len(a.Head))
-	}
-	bad := func(what string, n, want int) error {
-		return fmt.Errorf("seedjson: write: pass %d (step %d): %s has %d values, want %d", i, p.Step, what, n, want)
-	}
-	for j, l := range p.Layers {
-		h := a.Head[j]
-		for _, f := range []struct {
-			name     string
-			n, want  int
-			optional bool
-		}{
-			{"input", len(l.Input), h.In, false},
-			{"weight", len(l.Weight), h.In * h.Out, false},
-			{"bias", len(l.Bias), h.Out, false},
-			{"output", len(l.Output), h.Out, true},
-			{"grad_weight", len(l.GradWeight), h.In * h.Out, true},
-			{"grad_bias", len(l.GradBias), h.Out, true},
-		} {
-			if f.n != f.want && !(f.optional && f.n == 0) {
-				return bad(fmt.Sprintf("layer %d %s", j, f.name), f.n, f.want)
-			}
-		}
-	}
-	if img := a.InputShape[0] * a.InputShape[1] * a.InputShape[2]; len(p.Image) != 0 && len(p.Image) != img {
-		return bad(fmt.Sprintf("image (input shape %v)", a.InputShape), len(p.Image), img)
-	}
-	if n := len(a.ClassNames); n > 0 {
-		if len(p.Logits) != 0 && len(p.Logits) != n {
-			return bad("logits", len(p.Logits), n)
-		}
-		if len(p.Probs) != 0 && len(p.Probs) != n {
-			return bad("probs", len(p.Probs), n)
-		}
+// check refuses a pass that does not fit the architecture: the one check
+// every writer of passes makes, and the wall time this format must hold.
+func (e *encoder) check(p *collector.Pass) error {
+	if err := e.arch.Check(p); err != nil {
+		return fmt.Errorf("write: %w", err)
 	}
 	if !p.Wall.IsZero() {
 		if _, err := p.Wall.MarshalJSON(); err != nil {
-			return fmt.Errorf("seedjson: write: pass %d (step %d): wall time: %w", i, p.Step, err)
+			return fmt.Errorf("write: pass at step %d: wall time: %w", p.Step, err)
 		}
 	}
 	return nil
@@ -226,17 +190,17 @@ func (e *encoder) check(i int, p *collector.Pass) error {
 
 func (e *encoder) write(w io.Writer) error {
 	if _, err := w.Write(e.header); err != nil {
-		return fmt.Errorf("seedjson: write: %w", err)
+		return fmt.Errorf("write: %w", err)
 	}
 	var b []byte
 	for i, p := range e.passes {
 		b = e.appendPass(b[:0], e.first+i, p)
 		if _, err := w.Write(b); err != nil {
-			return fmt.Errorf("seedjson: write pass %d: %w", i, err)
+			return fmt.Errorf("write pass %d: %w", i, err)
 		}
 	}
 	if _, err := io.WriteString(w, "\n}\n"); err != nil {
-		return fmt.Errorf("seedjson: write: %w", err)
+		return fmt.Errorf("write: %w", err)
 	}
 	return nil
 }
@@ -293,13 +257,14 @@ func (e *encoder) appendPass(b []byte, num int, p *collector.Pass) []byte {
 		}
 		b = append(b, '}')
 	}
+	// main.py's (index, class name) tuples, which its viewer unpacks.
 	if p.Prediction >= 0 {
 		field("prediction")
-		b = strconv.AppendInt(b, int64(p.Prediction), 10)
+		b = e.appendClass(b, p.Prediction)
 	}
 	if p.TrueLabel >= 0 {
-		field("label")
-		b = appendString(b, fmt.Sprintf("Class %d, label %s", p.TrueLabel, e.className(p.TrueLabel)))
+		field("true_label")
+		b = e.appendClass(b, p.TrueLabel)
 	}
 	if len(p.Logits) > 0 {
 		field("logits")
@@ -332,15 +297,23 @@ func (e *encoder) appendPass(b []byte, num int, p *collector.Pass) []byte {
 	return append(b, "}}"...)
 }
 
-// className is the name main.py would put in a label: torchvision's.
-func (e *encoder) className(i int) string {
-	if name, ok := torchLabel(e.ds, i, e.arch.ClassNames); ok {
-		return name
+// appendClass writes class i as main.py does, [i, name], with the name
+// torchvision gives the class when the run's classes are a catalog
+// dataset's, else the run's own name, else the index.
+func (e *encoder) appendClass(b []byte, i int) []byte {
+	name, ok := torchLabel(e.ds, i, e.arch.ClassNames)
+	switch {
+	case ok:
+	case i < len(e.arch.ClassNames):
+		name = e.arch.ClassNames[i]
+	default:
+		name = strconv.Itoa(i)
 	}
-	if i < len(e.arch.ClassNames) {
-		return e.arch.ClassNames[i]
-	}
-	return strconv.Itoa(i)
+	b = append(b, '[')
+	b = strconv.AppendInt(b, int64(i), 10)
+	b = append(b, ", "...)
+	b = appendString(b, name)
+	return append(b, ']')
 }
 
 // appendFloat writes the shortest text that reads back as the same

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -25,6 +26,10 @@ import (
 const (
 	DefaultFPS   = 60
 	DefaultQueue = 8
+
+	// MaxWidth and MaxHeight bound a rendered video: 8K UHD, the largest
+	// frame H.264's highest levels carry.
+	MaxWidth, MaxHeight = 7680, 4320
 
 	maxFPS   = 240
 	maxSide  = 16384   // beyond this no encoder here copes; it is a bug in the caller
@@ -156,6 +161,22 @@ func open(opt Options, wrap func(encoder) encoder) (*Recorder, error) {
 	}
 	go r.run()
 	return r, nil
+}
+
+// CheckPath reports whether a video can be written at path before any frame
+// is made: a known container, and ffmpeg on PATH for the H.264 ones.
+func CheckPath(path string) error {
+	ext := strings.ToLower(filepath.Ext(path))
+	needFFmpeg, ok := containers[ext]
+	if !ok {
+		return fmt.Errorf("%s: cannot write %q videos (supported: %s)", path, ext, strings.Join(supported(), " "))
+	}
+	if needFFmpeg {
+		if _, err := exec.LookPath("ffmpeg"); err != nil {
+			return fmt.Errorf("%s: %w", path, errNoFFmpeg)
+		}
+	}
+	return nil
 }
 
 // validate fills in defaults and rejects options no encoder can honour.

@@ -113,27 +113,53 @@ func (r *resolver) resolve(ctx context.Context) (map[string]string, error) {
 	return paths, nil
 }
 
-// unavailable builds the one-line error for files that could be neither
-// found nor downloaded, telling the user exactly how to fix it by hand.
+// MissingError reports dataset files that could be neither found in the
+// cache nor downloaded, with all a user needs to fetch them by hand.
+type MissingError struct {
+	Dataset string
+	Dir     string   // the folder the files belong in: <cache>/<dataset>
+	Files   []string // every file that is missing or corrupt
+	Corrupt []string // "cached PATH has md5 X, want Y", one per corrupt copy
+	Mirrors []string
+	Offline bool  // downloads were off
+	Err     error // why the download failed, when it was tried
+}
+
+// Reason is why the files could not be fetched, in a few words.
+func (e *MissingError) Reason() string {
+	if e.Offline {
+		return "downloads are off"
+	}
+	var ae attemptsError
+	if errors.As(e.Err, &ae) && len(ae) > 0 {
+		return "the download failed: " + ae[0].Error() // the first mirror's reason is enough
+	}
+	return "the download failed: " + e.Err.Error()
+}
+
+func (e *MissingError) Error() string {
+	what := "missing " + strings.Join(e.Files, ", ")
+	if len(e.Corrupt) > 0 {
+		what = strings.Join(e.Corrupt, "; ")
+	}
+	return fmt.Sprintf("dataset %s: %s in %s, and %s; get %s from %s",
+		e.Dataset, what, e.Dir, e.Reason(), pronoun(len(e.Files)), strings.Join(e.Mirrors, " or "))
+}
+
+func (e *MissingError) Unwrap() error { return e.Err }
+
+// unavailable builds the error for files that could be neither found nor
+// downloaded.
 func (r *resolver) unavailable(failed []missing) error {
-	var absent, corrupt, files []string
+	e := &MissingError{Dataset: r.name, Dir: r.dir, Mirrors: r.mirrors, Offline: r.opt.Offline, Err: failed[0].err}
 	for _, m := range failed {
-		files = append(files, m.file)
-		if m.badSum == "" {
-			absent = append(absent, m.file)
-		} else {
-			corrupt = append(corrupt, fmt.Sprintf("cached %s has md5 %s, want %s",
+		e.Files = append(e.Files, m.file)
+		if m.badSum != "" {
+			e.Corrupt = append(e.Corrupt, fmt.Sprintf("cached %s has md5 %s, want %s",
 				filepath.Join(r.dir, m.file), m.badSum, r.checksum(m.file)))
 		}
 	}
-	var problems []string
-	if len(absent) > 0 {
-		problems = append(problems, "missing "+strings.Join(absent, ", "))
-	}
-	problems = append(problems, corrupt...)
-	return fmt.Errorf("dataset %s: %s; download failed (%w); fetch %s from %s and put %s in %s",
-		r.name, strings.Join(problems, "; "), failed[0].err,
-		strings.Join(files, ", "), strings.Join(r.mirrors, " or "), pronoun(len(files)), r.dir)
+	return e
 }
 
 // dirError reports a cache directory that cannot be written; trying other
@@ -166,7 +192,7 @@ func (e attemptsError) Unwrap() []error { return e }
 // keeping it only if its md5 matches want.
 func (r *resolver) download(ctx context.Context, file, want string) error {
 	if r.opt.Offline {
-		return errors.New("downloads are off (offline)")
+		return errOffline
 	}
 	if err := r.ensureDir(); err != nil {
 		return err
@@ -205,6 +231,8 @@ func (r *resolver) download(ctx context.Context, file, want string) error {
 	}
 	return errs
 }
+
+var errOffline = errors.New("downloads are off")
 
 // connError marks a failure to reach a mirror at all.
 type connError struct{ err error }

@@ -133,8 +133,19 @@ func TestOfflineWithoutFiles(t *testing.T) {
 	wantErr(t, err, "fashion_mnist", "missing", idxTrainImages, idxTrainLabels, idxTestImages, idxTestLabels,
 		filepath.Join(dir, "fashion_mnist"), dead)
 
+	var me *MissingError
+	if !errors.As(err, &me) || me.Offline || len(me.Files) != 4 || me.Dir != filepath.Join(dir, "fashion_mnist") {
+		t.Errorf("error %#v, want a MissingError for 4 files", err)
+	}
+
 	_, err = Load(context.Background(), "cifar10", Options{Dir: dir, Mirrors: []string{dead}})
 	wantErr(t, err, cifarTarball, filepath.Join(dir, "cifar10"), dead)
+
+	// Offline, the reason is that downloads are off, said once.
+	_, err = Load(context.Background(), "cifar10", Options{Dir: dir, Offline: true})
+	if !errors.As(err, &me) || !me.Offline || me.Reason() != "downloads are off" || strings.Count(err.Error(), "downloads are off") != 1 {
+		t.Errorf("offline: %v", err)
+	}
 }
 
 func TestLoadCancelled(t *testing.T) {

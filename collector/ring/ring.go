@@ -1,4 +1,8 @@
-package collector
+// Package ring is the lock-free buffer that carries values from one
+// producer to readers of two kinds: lossless cursors that see every value in
+// order, and latest-only readers that see just the newest. mlpviz uses it to
+// hand passes from the trainer to the run-file writer and the window.
+package ring
 
 import (
 	"context"
@@ -11,11 +15,11 @@ import (
 )
 
 // ErrClosed is returned by Publish once the ring has been closed.
-var ErrClosed = errors.New("collector: ring closed")
+var ErrClosed = errors.New("ring closed")
 
 // ErrEmpty is returned by Cursor.TryNext when the next value has not been
 // published yet.
-var ErrEmpty = errors.New("collector: no value ready")
+var ErrEmpty = errors.New("no value ready")
 
 const (
 	// closedBit marks Ring.state as closed, so that readers get the count of
@@ -48,10 +52,10 @@ const (
 // then park on a one-slot channel that the other side signals only when it
 // sees a waiter flag set, so the fast path never touches a channel.
 //
-// Values are copied into the ring, so large values such as a Pass should be
-// published by pointer (Ring[*Pass]) and not modified after publishing. A
-// slot keeps its value until the producer reuses it, so about Cap()+2
-// values stay reachable after their readers are done with them.
+// Values are copied into the ring, so large values such as a pass should be
+// published by pointer (Ring[*collector.Pass]) and not modified after
+// publishing. A slot keeps its value until the producer reuses it, so about
+// Cap()+2 values stay reachable after their readers are done with them.
 //
 // Sequence numbers start at 1: the n-th published value has sequence n, and
 // Published returns the sequence of the newest one.
@@ -90,11 +94,11 @@ type box[T any] struct {
 	_    [cacheLine]byte
 }
 
-// NewRing returns a ring holding capacity values, rounded up to a power of
+// New returns a ring holding capacity values, rounded up to a power of
 // two so that a slot index is a mask rather than a division. A capacity
 // below 1 is treated as 1 rather than rejected: the ring still works, with
 // the producer and a lossless consumer taking turns.
-func NewRing[T any](capacity int) *Ring[T] {
+func New[T any](capacity int) *Ring[T] {
 	n := 1
 	if capacity > 1 {
 		n = 1 << bits.Len(uint(capacity-1))

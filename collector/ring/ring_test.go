@@ -1,4 +1,4 @@
-package collector
+package ring
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/mlpviz/mlpviz/collector"
 )
 
 // stamp is a multi-word value whose every field derives from Seq, so that a
@@ -42,8 +44,8 @@ func TestRingCapacity(t *testing.T) {
 	for _, tc := range []struct{ in, want int }{
 		{-3, 1}, {0, 1}, {1, 1}, {2, 2}, {3, 4}, {5, 8}, {8, 8}, {9, 16}, {1000, 1024},
 	} {
-		if got := NewRing[int](tc.in).Cap(); got != tc.want {
-			t.Errorf("NewRing(%d).Cap() = %d, want %d", tc.in, got, tc.want)
+		if got := New[int](tc.in).Cap(); got != tc.want {
+			t.Errorf("New(%d).Cap() = %d, want %d", tc.in, got, tc.want)
 		}
 	}
 }
@@ -83,7 +85,7 @@ func TestRingLosslessOrder(t *testing.T) {
 		t.Run(fmt.Sprint("cap", capacity), func(t *testing.T) {
 			ctx := testCtx(t)
 			const n = 20000
-			r := NewRing[int](capacity)
+			r := New[int](capacity)
 			c := r.Lossless()
 			done := make(chan []int)
 			go func() { done <- drain(ctx, t, c) }()
@@ -104,7 +106,7 @@ func TestRingLosslessOrder(t *testing.T) {
 func TestRingSeveralLossless(t *testing.T) {
 	ctx := testCtx(t)
 	const n, readers = 20000, 3
-	r := NewRing[int](16)
+	r := New[int](16)
 	results := make([][]int, readers)
 	var wg sync.WaitGroup
 	for i := range readers {
@@ -129,7 +131,7 @@ func TestRingStress(t *testing.T) {
 	const n = 200_000
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	r := NewRing[stamp](8)
+	r := New[stamp](8)
 	cur := r.Lossless()
 
 	var wg sync.WaitGroup
@@ -232,7 +234,7 @@ func TestRingStress(t *testing.T) {
 func TestRingLateLossless(t *testing.T) {
 	ctx := testCtx(t)
 	const n = 50000
-	r := NewRing[int](4)
+	r := New[int](4)
 	var wg sync.WaitGroup
 	for k := range 8 {
 		wg.Go(func() {
@@ -261,7 +263,7 @@ func TestRingLateLossless(t *testing.T) {
 
 func TestRingClose(t *testing.T) {
 	ctx := testCtx(t)
-	r := NewRing[int](8)
+	r := New[int](8)
 	c := r.Lossless()
 	l := r.Latest()
 	if _, err := c.TryNext(); err != ErrEmpty {
@@ -312,7 +314,7 @@ func TestRingClose(t *testing.T) {
 // TestRingCloseWakesNext checks that a consumer parked in Next sees the end.
 func TestRingCloseWakesNext(t *testing.T) {
 	ctx := testCtx(t)
-	r := NewRing[int](4)
+	r := New[int](4)
 	c := r.Lossless()
 	res := make(chan error)
 	go func() {
@@ -327,7 +329,7 @@ func TestRingCloseWakesNext(t *testing.T) {
 }
 
 func TestRingNextContext(t *testing.T) {
-	r := NewRing[int](4)
+	r := New[int](4)
 	c := r.Lossless()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
@@ -341,7 +343,7 @@ func TestRingNextContext(t *testing.T) {
 // consumer progress and Close each release it.
 func TestRingPublishBlocked(t *testing.T) {
 	bg := testCtx(t)
-	r := NewRing[int](4)
+	r := New[int](4)
 	c := r.Lossless()
 	for i := range 4 {
 		if err := r.Publish(bg, i); err != nil {
@@ -387,7 +389,7 @@ func TestRingPublishBlocked(t *testing.T) {
 // TestRingDetach checks that a closed cursor no longer holds the producer.
 func TestRingDetach(t *testing.T) {
 	ctx := testCtx(t)
-	r := NewRing[int](2)
+	r := New[int](2)
 	gone := r.Lossless()
 	kept := r.Lossless()
 	done := make(chan []int)
@@ -415,7 +417,7 @@ func TestRingLatestNeverBlocks(t *testing.T) {
 	const n = 1_000_000
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	r := NewRing[uint64](8)
+	r := New[uint64](8)
 	l := r.Latest()
 	for i := uint64(1); i <= n; i++ {
 		if err := r.Publish(ctx, i); err != nil {
@@ -432,7 +434,7 @@ func TestRingLatestNeverBlocks(t *testing.T) {
 // must keep its value.
 func TestRingLatestPinned(t *testing.T) {
 	ctx := testCtx(t)
-	r := NewRing[stamp](4)
+	r := New[stamp](4)
 	l := r.Latest()
 	if err := r.Publish(ctx, makeStamp(1)); err != nil {
 		t.Fatal(err)
@@ -458,7 +460,7 @@ func TestRingLatestPinned(t *testing.T) {
 
 func ExampleRing() {
 	ctx := context.Background()
-	r := NewRing[*Pass](16)
+	r := New[*collector.Pass](16)
 	writer := r.Lossless() // every pass, for the run file
 	view := r.Latest()     // the newest pass, for the render loop
 
@@ -475,7 +477,7 @@ func ExampleRing() {
 	}()
 
 	for step := 100; step <= 300; step += 100 {
-		if err := r.Publish(ctx, &Pass{Step: step}); err != nil {
+		if err := r.Publish(ctx, &collector.Pass{Step: step}); err != nil {
 			return
 		}
 	}
@@ -495,9 +497,9 @@ func ExampleRing() {
 // registered.
 func BenchmarkPublish(b *testing.B) {
 	ctx := context.Background()
-	r := NewRing[*Pass](1024)
+	r := New[*collector.Pass](1024)
 	_ = r.Latest()
-	p := &Pass{}
+	p := &collector.Pass{}
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := r.Publish(ctx, p); err != nil {
@@ -510,7 +512,7 @@ func BenchmarkPublish(b *testing.B) {
 // draining in another goroutine.
 func BenchmarkPublishLossless(b *testing.B) {
 	ctx := context.Background()
-	r := NewRing[*Pass](1024)
+	r := New[*collector.Pass](1024)
 	c := r.Lossless()
 	done := make(chan int)
 	go func() {
@@ -523,7 +525,7 @@ func BenchmarkPublishLossless(b *testing.B) {
 			n++
 		}
 	}()
-	p := &Pass{}
+	p := &collector.Pass{}
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := r.Publish(ctx, p); err != nil {
