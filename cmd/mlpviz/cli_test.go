@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,6 +92,7 @@ func TestCommandLineMistakes(t *testing.T) {
 		{[]string{"help", "veiw"}, `unknown command "veiw" (did you mean "view"?)`, "see mlpviz help"},
 		{[]string{"view", "--pas", "3", "x.mlpv"}, `unknown flag --pas (did you mean --pass?)`, "see mlpviz view --help"},
 		{[]string{"render", "run.mlpv"}, "render needs -o OUT.mp4, the video to write", "see mlpviz render --help"},
+		{[]string{"render", "run.mlpv", "-o", "x.gif"}, `-o x.gif: cannot write ".gif" videos (supported: .avi .mkv .mov .mp4)`, "see mlpviz render --help"},
 		{[]string{"inspect"}, "inspect needs a file: mlpviz inspect [flags] FILE", "see mlpviz inspect --help"},
 		{[]string{"train", "--dataset", "mnsit"}, `unknown dataset "mnsit" (did you mean "mnist"?)`, "see mlpviz train --help"},
 		{[]string{"train", "--model", "cnn-large"}, `unknown model "cnn-large" (did you mean "cnn_large"?)`, "see mlpviz train --help"},
@@ -276,5 +278,32 @@ func TestRunFileErrorsInUserTerms(t *testing.T) {
 	code, _, stderr = runCLI(t, "view", filepath.Join(dir, "none.mlpv"))
 	if code != 1 || !strings.Contains(stderr, "no such file") || strings.Contains(stderr, "runfile") {
 		t.Errorf("view missing: exit %d:\n%s", code, stderr)
+	}
+}
+
+// TestWindowClosingLines: when the window ends before training does (here
+// --frames runs out), the closing lines still say where the run file is,
+// with its passes, and where the screenshot went.
+func TestWindowClosingLines(t *testing.T) {
+	needDisplay(t)
+	dir := t.TempDir()
+	run, shot := filepath.Join(dir, "live.mlpv"), filepath.Join(dir, "live.png")
+	cmd := mlpvizCommand(t, "train", "--offline", "--max-steps", "100000", "--interval", "5", "--batch-size", "16",
+		"--output", run, "--data-dir", filepath.Join(dir, "data"), "--screenshot", shot, "--frames", "20")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	r, err := runfile.Open(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := r.Len()
+	r.Close()
+	for _, want := range []string{fmt.Sprintf("mlpviz: run file %s: %d passes", run, n), "mlpviz: screenshot " + shot, "window closed: training stopped after"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr does not say %q:\n%s", want, stderr.String())
+		}
 	}
 }

@@ -331,21 +331,20 @@ func (r *Run) writePass(p *pyWriter, ps *Pass) {
 		p.floats(ps.Image, s[0], s[1], s[2])
 	}
 	for _, l := range ps.Layers {
+		// The forward hook's input and parameters, then the backward's.
+		arrays := func(prefix string, in, w, b []float32) {
+			p.key(prefix + "input")
+			p.floats(in, len(in))
+			p.key(prefix + "weight")
+			p.floats(w, l.Rows, l.Cols)
+			p.key(prefix + "bias")
+			p.floats(b, len(b))
+		}
 		p.key(l.Tag)
 		p.open('{')
-		p.key("input")
-		p.floats(l.Input, len(l.Input))
-		p.key("weight")
-		p.floats(l.Weight, l.Rows, l.Cols)
-		p.key("bias")
-		p.floats(l.Bias, len(l.Bias))
+		arrays("", l.Input, l.Weight, l.Bias)
 		if l.GradInput != nil {
-			p.key("grad_input")
-			p.floats(l.GradInput, len(l.GradInput))
-			p.key("grad_weight")
-			p.floats(l.GradWeight, l.Rows, l.Cols)
-			p.key("grad_bias")
-			p.floats(l.GradBias, len(l.GradBias))
+			arrays("grad_", l.GradInput, l.GradWeight, l.GradBias)
 		}
 		p.close('}')
 	}
