@@ -3,12 +3,15 @@
 // official files, the layers of each model and how the PyTorch tool mlpviz
 // grew from spells them. The trainer, the dataset loaders, the seed-JSON
 // reader and writer, the profiles and the command line all read these facts
-// here; the package depends on nothing, so any of them may import it.
+// here; the package depends only on the standard library (and the
+// dependency-free internal/suggest), so any of them may import it.
 package catalog
 
 import (
 	"fmt"
 	"strings"
+
+	"github.com/mlpviz/mlpviz/internal/suggest"
 )
 
 // Shape is an image's channels, height and width.
@@ -191,6 +194,7 @@ next:
 
 // UnknownDataset is the error for a name that is no dataset, with a
 // suggestion when the name looks like a typo of one.
-func UnknownDataset(name, didYouMean string) error {
-	return fmt.Errorf("unknown dataset %q%s (valid: %s)", name, didYouMean, strings.Join(DatasetNames(), ", "))
+func UnknownDataset(name string) error {
+	return fmt.Errorf("unknown dataset %q%s (valid: %s)", name,
+		suggest.DidYouMean(name, DatasetNames(), ""), strings.Join(DatasetNames(), ", "))
 }

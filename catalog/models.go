@@ -3,6 +3,8 @@ package catalog
 import (
 	"fmt"
 	"strings"
+
+	"github.com/mlpviz/mlpviz/internal/suggest"
 )
 
 // Kind is a kind of layer in a model's recipe.
@@ -132,9 +134,11 @@ func ModelWithTorchClass(class string) *Model {
 	return nil
 }
 
-// UnknownModel is the error for a name that is no model.
-func UnknownModel(name, didYouMean string) error {
-	return fmt.Errorf("unknown model %q%s (valid: %s)", name, didYouMean, strings.Join(ModelNames(), ", "))
+// UnknownModel is the error for a name that is no model, with a
+// suggestion when the name looks like a typo of one.
+func UnknownModel(name string) error {
+	return fmt.Errorf("unknown model %q%s (valid: %s)", name,
+		suggest.DidYouMean(name, ModelNames(), ""), strings.Join(ModelNames(), ", "))
 }
 
 // Head lists the model's Linear layers: the MLP head mlpviz shows.
@@ -151,11 +155,20 @@ func (m *Model) Head() []Layer {
 // Fits reports whether the model takes the dataset's images and gives one
 // output per class; the error says what differs.
 func (m *Model) Fits(d *Dataset) error {
-	if m.InputShape != d.Shape {
-		return fmt.Errorf("model %s takes %s images; %s has %s images", m.Name, m.InputShape.Describe(), d.Name, d.Shape.Describe())
+	if err := m.Takes(d.Name, d.Shape); err != nil {
+		return err
 	}
 	if m.Classes != len(d.Classes) {
 		return fmt.Errorf("model %s has %d outputs; %s has %d classes", m.Name, m.Classes, d.Name, len(d.Classes))
+	}
+	return nil
+}
+
+// Takes reports whether the model takes images of shape s; the error names
+// their source (a dataset's name) and both shapes.
+func (m *Model) Takes(source string, s Shape) error {
+	if m.InputShape != s {
+		return fmt.Errorf("model %s takes %s images; %s has %s images", m.Name, m.InputShape.Describe(), source, s.Describe())
 	}
 	return nil
 }

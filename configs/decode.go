@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/mlpviz/mlpviz/catalog"
-	"github.com/mlpviz/mlpviz/internal/suggest"
 	"github.com/mlpviz/mlpviz/scene"
 )
 
@@ -212,8 +211,8 @@ func (l *loader) validate(p *Profile) error {
 	}
 	ds, model := catalog.LookupDataset(p.Dataset), catalog.LookupModel(p.Model)
 	datasetOK := ds != nil
-	check(ds != nil, "dataset", "%v", catalog.UnknownDataset(p.Dataset, suggest.DidYouMean(p.Dataset, catalog.DatasetNames(), "")))
-	check(model != nil, "model", "%v", catalog.UnknownModel(p.Model, suggest.DidYouMean(p.Model, catalog.ModelNames(), "")))
+	check(ds != nil, "dataset", "%v", catalog.UnknownDataset(p.Dataset))
+	check(model != nil, "model", "%v", catalog.UnknownModel(p.Model))
 	if ds != nil && model != nil {
 		check(model.Fits(ds) == nil, "model", "%s takes %s images; dataset %s (from %s) has %s images and needs %s",
 			model.Name, model.InputShape.Describe(), ds.Name, l.source("dataset"), ds.Shape.Describe(), catalog.ModelChoices(ds))

@@ -98,10 +98,10 @@ func New(cfg Config, data *dataset.Dataset) (*Trainer, error) {
 	}
 	spec := catalog.LookupModel(cfg.Model)
 	if spec == nil {
-		return nil, catalog.UnknownModel(cfg.Model, "")
+		return nil, catalog.UnknownModel(cfg.Model)
 	}
-	if spec.InputShape != data.Shape {
-		return nil, fmt.Errorf("model %s takes %s images; %s has %s images", spec.Name, spec.InputShape.Describe(), data.Name, data.Shape.Describe())
+	if err := spec.Takes(data.Name, data.Shape); err != nil {
+		return nil, err
 	}
 	if cfg.Dropout < 0 {
 		cfg.Dropout = float32(spec.DefaultDropout)

@@ -23,7 +23,6 @@ import (
 	"github.com/mlpviz/mlpviz/configs"
 	"github.com/mlpviz/mlpviz/engine"
 	"github.com/mlpviz/mlpviz/engine/video"
-	"github.com/mlpviz/mlpviz/internal/suggest"
 	"github.com/mlpviz/mlpviz/trainer"
 	"github.com/mlpviz/mlpviz/trainer/dataset"
 )
@@ -91,11 +90,11 @@ func (f *trainFlags) parse(fs *flag.FlagSet, args []string, stdout, stderr io.Wr
 	}
 	ds := catalog.LookupDataset(f.dataset)
 	if ds == nil {
-		return usageError{catalog.UnknownDataset(f.dataset, suggest.DidYouMean(f.dataset, catalog.DatasetNames(), "")).Error()}
+		return usageError{catalog.UnknownDataset(f.dataset).Error()}
 	}
 	model := catalog.LookupModel(f.model)
 	if model == nil {
-		return usageError{catalog.UnknownModel(f.model, suggest.DidYouMean(f.model, catalog.ModelNames(), "")).Error()}
+		return usageError{catalog.UnknownModel(f.model).Error()}
 	}
 	// A model takes one shape of image: as in the seed, a dataset the
 	// chosen model cannot take trains the dataset's own model instead,
@@ -176,7 +175,7 @@ func (f *trainFlags) applyProfile(fs *flag.FlagSet, set map[string]bool, stderr 
 	if name == "" && set["dataset"] {
 		name = f.dataset
 		if !slices.Contains(configs.Names(), name) {
-			return usageError{catalog.UnknownDataset(f.dataset, suggest.DidYouMean(f.dataset, catalog.DatasetNames(), "")).Error()}
+			return usageError{catalog.UnknownDataset(f.dataset).Error()}
 		}
 	}
 	env := os.Environ()

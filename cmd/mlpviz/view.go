@@ -41,7 +41,7 @@ func (w *windowFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&w.fps, "fps", 60, "frame `rate` of recorded video")
 	fs.BoolVar(&w.fullscreen, "fullscreen", false, "start fullscreen (F or F11 toggles)")
 	fs.Float64Var(&w.scale, "scale", 0, "UI `scale` (0: the display's, e.g. 2 on HiDPI)")
-	fs.IntVar(&w.pass, "pass", 0, "start at this `pass` (1 is the first; 0: the last)")
+	fs.IntVar(&w.pass, "pass", 0, "start at this `pass` (1 is the first)")
 	fs.Float64Var(&w.zoom, "zoom", 1, "start zoomed in by this `factor` at the centre of the view")
 	fs.IntVar(&w.bench, "bench", 0, "render this many `frames` while panning and zooming along a fixed path, print frame times and exit")
 }

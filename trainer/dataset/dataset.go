@@ -63,7 +63,7 @@ type Options struct {
 func Load(ctx context.Context, name string, opt Options) (*Dataset, error) {
 	sp := catalog.LookupDataset(name)
 	if sp == nil {
-		return nil, catalog.UnknownDataset(name, "")
+		return nil, catalog.UnknownDataset(name)
 	}
 	if ctx == nil {
 		ctx = context.Background()
