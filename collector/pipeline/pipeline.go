@@ -1,9 +1,9 @@
 // Package pipeline carries passes from a trainer to a run file and to a
 // live view. The trainer publishes into a lock-free ring; a writer
 // goroutine drains it through a lossless cursor, so the file never misses a
-// pass and the trainer waits only when the disk falls a whole ring behind;
-// the view reads the newest pass from the ring without waiting for the
-// disk.
+// pass; the view reads the newest pass from the ring without waiting for
+// the disk. The trainer waits once InFlight passes are on their way to the
+// disk, so that a killed run loses at most those.
 package pipeline
 
 import (
@@ -19,8 +19,14 @@ import (
 	"github.com/mlpviz/mlpviz/collector/runfile"
 )
 
-// ringSize is how many passes may wait for the disk before Publish does.
-const ringSize = 64
+// InFlight is how many published passes may be on their way to the disk
+// (in the ring, or being written) before Publish waits for the writer.
+const InFlight = 2
+
+// ringSize holds InFlight passes; the ring keeps its slots' values
+// reachable, so a small ring also keeps memory small (cifar10_cnn's passes
+// take 20 MB and more).
+const ringSize = InFlight
 
 // Pipeline is one run's way from the trainer to its run file.
 type Pipeline struct {
@@ -31,6 +37,7 @@ type Pipeline struct {
 	written atomic.Int64
 	failed  atomic.Pointer[error] // the writer's error; it has stopped
 	drained chan struct{}         // closed when the writer goroutine ends
+	slots   chan struct{}         // one per pass in flight
 
 	closeOnce sync.Once
 	closeErr  error
@@ -42,7 +49,8 @@ func Create(path string, arch *collector.Architecture, opt runfile.Options) (*Pi
 	if err != nil {
 		return nil, err
 	}
-	pl := &Pipeline{arch: arch, path: path, ring: ring.New[*collector.Pass](ringSize), file: w, drained: make(chan struct{})}
+	pl := &Pipeline{arch: arch, path: path, ring: ring.New[*collector.Pass](ringSize), file: w,
+		drained: make(chan struct{}), slots: make(chan struct{}, InFlight)}
 	// Registered before anything is published, so it receives every pass.
 	go pl.write(pl.ring.Lossless())
 	return pl, nil
@@ -63,16 +71,23 @@ func (pl *Pipeline) write(cur *ring.Cursor[*collector.Pass]) {
 		if err != nil {
 			pl.failed.Store(&err)
 			cur.Close() // stop holding the trainer back; Publish reports the error
-			return
+			for {
+				select {
+				case <-pl.slots:
+				default:
+					return
+				}
+			}
 		}
 		pl.written.Add(1)
+		<-pl.slots
 	}
 }
 
 // Publish checks p against the architecture and hands it on; p must not be
 // modified afterwards. Call it from one goroutine. It returns at once
-// unless the writer is a whole ring behind, and then waits for room or for
-// ctx. A pass that does not fit is refused and nothing is written for it;
+// unless InFlight passes are still on their way to the disk, and then waits
+// for the writer or for ctx. A pass that does not fit is refused and nothing is written for it;
 // once the writer has failed, Publish returns its error.
 func (pl *Pipeline) Publish(ctx context.Context, p *collector.Pass) error {
 	if err := pl.failed.Load(); err != nil {
@@ -81,7 +96,20 @@ func (pl *Pipeline) Publish(ctx context.Context, p *collector.Pass) error {
 	if err := pl.arch.Check(p); err != nil {
 		return fmt.Errorf("%s: %w", pl.path, err)
 	}
+	select {
+	case pl.slots <- struct{}{}:
+	case <-pl.drained:
+		if err := pl.failed.Load(); err != nil {
+			return *err
+		}
+		return fmt.Errorf("cannot add the pass at step %d: %s is already closed", p.Step, pl.path)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	err := pl.ring.Publish(ctx, p)
+	if err != nil {
+		<-pl.slots // not on its way after all
+	}
 	if errors.Is(err, ring.ErrClosed) {
 		return fmt.Errorf("cannot add the pass at step %d: %s is already closed", p.Step, pl.path)
 	}
@@ -112,6 +140,14 @@ func (pl *Pipeline) Close() error {
 // Passes is how many passes have reached the file; after a Close without
 // error, every one published.
 func (pl *Pipeline) Passes() int { return int(pl.written.Load()) }
+
+// Kept reports whether Close left an earlier file at the path in place,
+// because the run that was to replace it published no pass.
+func (pl *Pipeline) Kept() bool { return pl.file.Kept() }
+
+// OpenReader opens the run file being written, for a live view that also
+// shows its earlier passes.
+func (pl *Pipeline) OpenReader() (*runfile.Reader, error) { return pl.file.OpenReader() }
 
 // Bytes is the size of the run file written so far.
 func (pl *Pipeline) Bytes() int64 { return pl.file.Bytes() }

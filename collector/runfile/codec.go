@@ -52,20 +52,27 @@ func newShape(arch *collector.Architecture, prec Precision) (shape, error) {
 	}
 	img := 1
 	for i, d := range arch.InputShape {
-		if d < 0 || d > 1<<16 {
+		if d < 0 || d > maxImage {
 			return s, fmt.Errorf("input shape %v: dimension %d out of range", arch.InputShape, i)
 		}
 		img *= d
+		if img > maxImage {
+			return s, fmt.Errorf("input shape %v: over %d values", arch.InputShape, maxImage)
+		}
 	}
-	if img > 1<<26 {
-		return s, fmt.Errorf("input shape %v too large", arch.InputShape)
+	if len(arch.Head) > maxHeadLayers {
+		return s, fmt.Errorf("%d head layers (limit %d)", len(arch.Head), maxHeadLayers)
 	}
-	if len(arch.Head) > 1<<10 {
-		return s, fmt.Errorf("%d head layers (limit %d)", len(arch.Head), 1<<10)
-	}
+	weights, neurons := 0, 0
 	for i, l := range arch.Head {
-		if l.In <= 0 || l.Out <= 0 || l.In > maxLayerCells || l.Out > maxLayerCells || l.In*l.Out > maxLayerCells {
-			return s, fmt.Errorf("head layer %d: bad shape %dx%d", i, l.In, l.Out)
+		if l.In <= 0 || l.Out <= 0 || l.In > maxNeurons || l.Out > maxNeurons {
+			return s, fmt.Errorf("head layer %d: bad shape %dx%d", i+1, l.In, l.Out)
+		}
+		weights += l.In * l.Out
+		neurons += l.In + l.Out
+		if weights > maxHeadWeights || neurons > maxNeurons {
+			return s, fmt.Errorf("a head of %s weights and %d neurons or more, over the %s weights and %d neurons a run file holds (cap it with a neuron cap)",
+				grouped(weights), neurons, grouped(maxHeadWeights), maxNeurons)
 		}
 	}
 	if classes == 0 {
@@ -81,12 +88,21 @@ func newShape(arch *collector.Architecture, prec Precision) (shape, error) {
 	total := fixedPassLen + arr(img) + 2*arr(classes) + 4
 	for _, l := range arch.Head {
 		total += 2*arr(l.In*l.Out) + arr(l.In) + 3*arr(l.Out)
-		if total > maxPassBytes {
-			return s, fmt.Errorf("a pass would take over %d bytes", maxPassBytes)
-		}
+	}
+	if total > maxPassBytes {
+		return s, fmt.Errorf("a pass would take %d bytes, over the %d a run file holds", total, maxPassBytes)
 	}
 	s.maxRaw = total
 	return s, nil
+}
+
+// grouped writes n with thousands separated, as a reader counts weights.
+func grouped(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // layerFields names the arrays of a LayerPass in encoding order.

@@ -2,10 +2,12 @@ package runfile
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sync"
 
 	"github.com/mlpviz/mlpviz/collector"
@@ -16,9 +18,29 @@ type source interface {
 	io.ReaderAt
 	io.Closer
 	size() (int64, error) // the bytes readable now; a file may be growing
+	replaced() bool
 }
 
-type fileSource struct{ *os.File }
+// fileSource is a file; path, when set, is the name it was opened at, to
+// notice when another file is put there.
+type fileSource struct {
+	*os.File
+	path string
+}
+
+// replaced reports whether the path now names another file than the one
+// open: a run renamed over it.
+func (f fileSource) replaced() bool {
+	if f.path == "" {
+		return false
+	}
+	now, err := os.Stat(f.path)
+	if err != nil {
+		return true
+	}
+	st, err := f.Stat()
+	return err == nil && !os.SameFile(st, now)
+}
 
 func (f fileSource) size() (int64, error) {
 	st, err := f.Stat()
@@ -32,10 +54,18 @@ type memSource struct{ *bytes.Reader }
 
 func (m memSource) size() (int64, error) { return m.Size(), nil }
 func (memSource) Close() error           { return nil }
+func (memSource) replaced() bool         { return false }
+
+// ErrReplaced is the error of Refresh when another file has been put at the
+// path since it was opened: another run overwrote it.
+var ErrReplaced = errors.New("another run has replaced it; open it again to see that run")
 
 // Reader gives random access to the passes of a run file, including one that
 // is still being written (see Refresh). Its methods are safe for concurrent
 // use, so that a viewer may read passes while another goroutine tails.
+//
+// A damaged record costs only itself: the reader finds the next whole record
+// after it, and reports every damage it met (Damages).
 type Reader struct {
 	f       source
 	name    string // the path, for messages
@@ -46,13 +76,17 @@ type Reader struct {
 	head    []byte // magic and header record as first read, to notice an overwrite
 
 	mu       sync.RWMutex
-	offsets  []int64 // of every whole pass record
-	scanOff  int64   // where the next scan starts: just past the last whole record
-	size     int64   // file size at the last look
-	closed   bool    // footer found
-	bad      *Damage // first record that fails its checks; nothing past it is read
-	partial  *Damage // a record cut short at the end, as Open found it
-	readBad  *Damage // a pass record that Pass found bad
+	offsets  []int64  // of every whole pass record found
+	seqs     []uint64 // the sequence number each should carry
+	ends     []int64  // where the record after each should start (index path: checked by Pass)
+	scanOff  int64    // where the next scan starts
+	lost     bool     // scanOff is where to go on looking for a record after damage, not a record
+	nextSeq  uint64   // the sequence number the next pass record should carry
+	size     int64    // file size at the last look
+	closed   bool     // footer found
+	damage   []Damage // every record that failed its checks, in file order as found
+	partial  *Damage  // a record cut short at the end, as Open found it
+	bad      map[int]bool
 	released bool
 }
 
@@ -71,7 +105,7 @@ func Open(path string) (*Reader, error) {
 		f.Close()
 		return nil, fmt.Errorf("%s: is a directory, not a run file", path)
 	}
-	return newReader(fileSource{f}, path)
+	return newReader(fileSource{File: f, path: path}, path)
 }
 
 // OpenBytes reads a run file held in memory, such as Encode returns; name
@@ -185,27 +219,71 @@ func (r *Reader) loadIndex() bool {
 		}
 		offsets[i], prev = off, off
 	}
+	if (n > 0 && offsets[0] != first) || (n == 0 && indexOff != first) {
+		return false // bytes the index does not account for
+	}
+	// Every record must end where the next begins: an index that disagrees
+	// with the records (some moved, as when two are swapped) is not used,
+	// and the scan finds what is whole.
+	for i, off := range offsets {
+		end := indexOff
+		if i+1 < len(offsets) {
+			end = offsets[i+1]
+		}
+		var h [frameHeaderLen]byte
+		if _, err := r.f.ReadAt(h[:], off); err != nil || maskedCRC(h[:8]) != le.Uint32(h[8:]) ||
+			le.Uint64(h[:8]) != uint64(end-off-frameOverhead) {
+			return false
+		}
+	}
 	r.offsets, r.scanOff, r.closed = offsets, indexOff, true
+	r.seqs = make([]uint64, n)
+	r.ends = make([]int64, n)
+	for i := range offsets {
+		r.seqs[i] = uint64(i)
+		r.ends[i] = indexOff
+		if i+1 < len(offsets) {
+			r.ends[i] = offsets[i+1]
+		}
+	}
+	r.nextSeq = n
 	return true
 }
 
 // scan reads the records from scanOff to the end of the file as last seen,
-// checking every CRC, and returns how many passes it found. It stops at the
-// first record that is cut short or bad; open says whether a cut-short one
-// counts as damage. The caller holds mu or owns r.
+// checking every CRC and sequence number, and returns how many passes it
+// found. After a damaged record it looks for the next whole one; open says
+// whether a record cut short at the end counts as damage. The caller holds
+// mu or owns r.
 func (r *Reader) scan(open bool) (added int, err error) {
 	var buf []byte
 	for off := r.scanOff; off < r.size; {
+		if r.lost {
+			next, err := r.resync(off)
+			if err != nil {
+				return added, err
+			}
+			if next < 0 {
+				// Nothing whole yet; a live file may still append one.
+				r.scanOff = max(off, r.size-frameHeaderLen+1)
+				return added, nil
+			}
+			off, r.lost = next, false
+		}
 		payload, end, err := readRecord(r.f, off, r.size, maxRecordLen, buf)
 		var re *recordError
 		if errors.As(err, &re) {
-			d := &Damage{Offset: off, Reason: re.reason}
-			if !re.partial {
-				r.bad = d
-			} else if open {
-				r.partial = d
+			if re.partial {
+				r.scanOff = off
+				if open {
+					r.partial = &Damage{Offset: off, Reason: re.reason}
+				}
+				return added, nil
 			}
-			return added, nil
+			r.addDamage(off, re.reason)
+			r.scanOff, r.lost = off+1, true
+			off++
+			continue
 		}
 		if err != nil {
 			return added, fmt.Errorf("cannot read %s at offset %d: %w", r.name, off, bare(err))
@@ -213,22 +291,76 @@ func (r *Reader) scan(open bool) (added int, err error) {
 		buf = payload[:cap(payload)]
 		switch payload[0] {
 		case recPass:
-			if len(payload) < 2 {
-				r.bad = &Damage{Offset: off, Reason: "empty pass record"}
-				return added, nil
+			seq, ok := r.passSeq(payload)
+			switch {
+			case !ok:
+				r.addDamage(off, "pass record too short")
+			case seq < r.nextSeq:
+				r.addDamage(off, fmt.Sprintf("pass record %d where pass %d belongs: repeated or out of order", seq, r.nextSeq))
+			default:
+				if seq > r.nextSeq {
+					r.addDamage(off, fmt.Sprintf("passes %d to %d missing", r.nextSeq, seq-1))
+				}
+				r.offsets = append(r.offsets, off)
+				r.seqs = append(r.seqs, seq)
+				r.ends = append(r.ends, -1)
+				r.nextSeq = seq + 1
+				added++
 			}
-			r.offsets = append(r.offsets, off)
-			added++
 			off = end
 			r.scanOff = end
 		case recIndex:
 			return added, r.footerAfterIndex(off, end, open)
 		default:
-			r.bad = &Damage{Offset: off, Reason: fmt.Sprintf("unknown record type %d", payload[0])}
-			return added, nil
+			r.addDamage(off, fmt.Sprintf("unknown record type %d", payload[0]))
+			r.scanOff, r.lost = off+1, true
+			off++
 		}
 	}
 	return added, nil
+}
+
+// passSeq reads the sequence number of a pass record; files of format
+// version 1 have none, and their passes are numbered as found.
+func (r *Reader) passSeq(payload []byte) (uint64, bool) {
+	if r.version < 2 {
+		return r.nextSeq, len(payload) >= 2
+	}
+	if len(payload) < 10 {
+		return 0, false
+	}
+	return le.Uint64(payload[1:]), true
+}
+
+// resync returns the first offset at or after from where a record starts
+// whose length CRC and payload CRC both hold (or one cut short by the end
+// of the file), or -1.
+func (r *Reader) resync(from int64) (int64, error) {
+	const chunk = 1 << 20
+	buf := make([]byte, chunk+frameHeaderLen)
+	for base := from; base+frameHeaderLen <= r.size; base += chunk {
+		n := int(min(int64(len(buf)), r.size-base))
+		if _, err := r.f.ReadAt(buf[:n], base); err != nil && !errors.Is(err, io.EOF) {
+			return -1, fmt.Errorf("cannot read %s at offset %d: %w", r.name, base, bare(err))
+		}
+		for i := 0; i+frameHeaderLen <= n && i < chunk; i++ {
+			h := buf[i : i+frameHeaderLen]
+			if maskedCRC(h[:8]) != le.Uint32(h[8:]) {
+				continue
+			}
+			off := base + int64(i)
+			_, _, err := readRecord(r.f, off, r.size, maxRecordLen, nil)
+			var re *recordError
+			if err == nil || (errors.As(err, &re) && re.partial) {
+				return off, nil
+			}
+		}
+	}
+	return -1, nil
+}
+
+func (r *Reader) addDamage(off int64, reason string) {
+	r.damage = append(r.damage, Damage{Offset: off, Reason: reason})
 }
 
 // footerAfterIndex checks the footer that should follow the index record
@@ -236,6 +368,7 @@ func (r *Reader) scan(open bool) (added int, err error) {
 func (r *Reader) footerAfterIndex(off, end int64, open bool) error {
 	left := r.size - end
 	if left < footerLen {
+		r.scanOff = off
 		if open {
 			r.partial = &Damage{Offset: end, Reason: fmt.Sprintf("truncated footer: %d of %d bytes", left, footerLen)}
 		}
@@ -245,14 +378,15 @@ func (r *Reader) footerAfterIndex(off, end int64, open bool) error {
 	if _, err := r.f.ReadAt(foot[:], end); err != nil {
 		return fmt.Errorf("cannot read the footer of %s at offset %d: %w", r.name, end, bare(err))
 	}
+	r.scanOff = off
 	if at, ok := parseFooter(foot[:]); !ok || at != off {
-		r.bad = &Damage{Offset: end, Reason: "footer damaged"}
+		r.addDamage(end, "footer damaged")
+		r.scanOff = r.size // nothing can follow a footer
 		return nil
 	}
 	r.closed = true
-	r.scanOff = off
 	if left > footerLen {
-		r.bad = &Damage{Offset: end + footerLen, Reason: fmt.Sprintf("%d bytes after the footer", left-footerLen)}
+		r.addDamage(end+footerLen, fmt.Sprintf("%d bytes after the footer", left-footerLen))
 	}
 	return nil
 }
@@ -260,14 +394,18 @@ func (r *Reader) footerAfterIndex(off, end int64, open bool) error {
 // Refresh reads the records appended since the last look, to tail a file
 // that is still being written, and returns how many passes it found. A
 // record cut short at the end is taken as not yet written, not as damage.
-// A closed file has nothing to add. Refresh fails when the file shrank or
-// its header changed: another run has overwritten it, and it must be opened
-// again.
+// A closed file has nothing to add. Refresh fails with ErrReplaced when
+// another file has been put at the path, and also when the file shrank or
+// its header changed: another run has overwritten it, and it must be
+// opened again.
 func (r *Reader) Refresh() (added int, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.released {
 		return 0, fmt.Errorf("cannot look for new passes in %s: it is closed", r.name)
+	}
+	if r.f.replaced() {
+		return 0, fmt.Errorf("%s: %w", r.name, ErrReplaced)
 	}
 	size, err := r.f.size()
 	if err != nil {
@@ -288,9 +426,6 @@ func (r *Reader) Refresh() (added int, err error) {
 	}
 	r.size = size
 	r.partial = nil
-	if r.bad != nil {
-		return 0, nil
-	}
 	return r.scan(false)
 }
 
@@ -306,30 +441,35 @@ func (r *Reader) FormatVersion() int { return r.version }
 // Precision is how the file stores float arrays.
 func (r *Reader) Precision() Precision { return r.prec }
 
-// Len is the number of whole passes found so far.
+// Len is the number of pass records found so far; Pass may still find one
+// of them damaged.
 func (r *Reader) Len() int {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return len(r.offsets)
 }
 
-// Damage reports the first byte of the file that cannot be read, or nil: a
-// record that fails its checks (nothing past it is read), a record cut short
-// at the end when Open found it, or a pass record that Pass found bad.
+// Damage reports the first damaged byte of the file, or nil: a record that
+// fails its checks, a record cut short at the end when Open found it, or a
+// pass record that Pass found bad.
 func (r *Reader) Damage() *Damage {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	var first *Damage
-	for _, d := range []*Damage{r.bad, r.partial, r.readBad} {
-		if d != nil && (first == nil || d.Offset < first.Offset) {
-			first = d
-		}
-	}
-	if first == nil {
+	d := r.Damages()
+	if len(d) == 0 {
 		return nil
 	}
-	c := *first
-	return &c
+	return &d[0]
+}
+
+// Damages reports every damage found so far, in file order.
+func (r *Reader) Damages() []Damage {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	all := slices.Clone(r.damage)
+	if r.partial != nil {
+		all = append(all, *r.partial)
+	}
+	slices.SortStableFunc(all, func(a, b Damage) int { return cmp.Compare(a.Offset, b.Offset) })
+	return slices.CompactFunc(all, func(a, b Damage) bool { return a.Offset == b.Offset })
 }
 
 // Closed reports whether the writer closed the file cleanly: its footer is
@@ -347,7 +487,8 @@ func (r *Reader) Size() int64 {
 	return r.size
 }
 
-// Pass reads, checks and decodes pass i (0 is the first).
+// Pass reads, checks and decodes pass i (0 is the first whole one found).
+// A pass that fails its checks is added to Damages.
 func (r *Reader) Pass(i int) (*collector.Pass, error) {
 	r.mu.RLock()
 	if i < 0 || i >= len(r.offsets) {
@@ -355,16 +496,20 @@ func (r *Reader) Pass(i int) (*collector.Pass, error) {
 		r.mu.RUnlock()
 		return nil, fmt.Errorf("%s: pass %d out of range: it holds %d passes", r.name, i, n)
 	}
-	off, size := r.offsets[i], r.size
+	off, seq, end, size := r.offsets[i], r.seqs[i], r.ends[i], r.size
 	r.mu.RUnlock()
 
-	p, err := r.readPass(off, size)
+	p, err := r.readPass(off, seq, end, size)
 	var re *recordError
 	switch {
 	case errors.As(err, &re):
 		r.mu.Lock()
-		if r.readBad == nil || off < r.readBad.Offset {
-			r.readBad = &Damage{Offset: off, Reason: fmt.Sprintf("pass %d: %s", i, err)}
+		if !r.bad[i] {
+			if r.bad == nil {
+				r.bad = map[int]bool{}
+			}
+			r.bad[i] = true
+			r.addDamage(off, fmt.Sprintf("pass %d: %s", i, err))
 		}
 		r.mu.Unlock()
 		return nil, fmt.Errorf("%s: pass %d at offset %d is damaged: %w", r.name, i, off, err)
@@ -374,15 +519,30 @@ func (r *Reader) Pass(i int) (*collector.Pass, error) {
 	return p, nil
 }
 
-func (r *Reader) readPass(off, size int64) (*collector.Pass, error) {
-	payload, _, err := readRecord(r.f, off, size, maxRecordLen, nil)
+// readPass reads the pass record at off, which should carry seq and, when
+// end is not -1, be followed by a record at end.
+func (r *Reader) readPass(off int64, seq uint64, end, size int64) (*collector.Pass, error) {
+	payload, next, err := readRecord(r.f, off, size, maxRecordLen, nil)
 	if err != nil {
 		return nil, err
 	}
 	if payload[0] != recPass {
 		return nil, corrupt("record type %d, want pass (%d)", payload[0], recPass)
 	}
-	raw, err := decompress(payload[1:], &r.shape)
+	if end >= 0 && next != end {
+		return nil, corrupt("record ends at %d, the next one starts at %d", next, end)
+	}
+	body := payload[1:]
+	if r.version >= 2 {
+		if len(payload) < 10 {
+			return nil, corrupt("pass record too short")
+		}
+		if got := le.Uint64(payload[1:]); got != seq {
+			return nil, corrupt("pass record %d where pass %d belongs", got, seq)
+		}
+		body = payload[9:]
+	}
+	raw, err := decompress(body, &r.shape)
 	if err != nil {
 		return nil, corrupt("%v", err)
 	}

@@ -12,13 +12,18 @@
 //
 //	magic     "MLPV" | format version uint16 | reserved uint16 (0)
 //	record    header: type 1 | version uint16 | precision uint8 | reserved uint8 | Architecture as JSON
-//	record    pass:   type 2 | zstd frame of the binary pass encoding (see codec.go)
+//	record    pass:   type 2 | sequence uint64 | zstd frame of the binary pass encoding (see codec.go)
 //	...       one pass record per Append
 //	record    index:  type 3 | count uint64 | count × offset uint64 (file offset of each pass record)
 //	footer    index offset uint64 | masked CRC-32C of (offset bytes | "MLPV") uint32 | "MLPV"
 //
 // Every record is framed as: payload length uint64 | masked CRC-32C of the
 // 8 length bytes uint32 | payload | masked CRC-32C of the payload uint32.
+// The CRC of the length doubles as a sync marker: after a damaged record the
+// reader looks for the next offset where both CRCs hold, so one bad block
+// costs only the passes inside it. The sequence number counts passes from 0,
+// so that a duplicated, swapped or missing record is damage the reader sees.
+// Format version 1 had no sequence numbers; it is still read.
 package runfile
 
 import (
@@ -31,7 +36,7 @@ import (
 
 // FormatVersion is the newest file format this package reads, and the one
 // it writes.
-const FormatVersion = 1
+const FormatVersion = 2
 
 // magic opens every run file and closes every cleanly closed one, so that a
 // foreign file is recognised from its first bytes.
@@ -52,14 +57,22 @@ const (
 	recIndex  byte = 3
 )
 
-// Bounds on what a file may claim, so that no length read from disk can make
-// a reader allocate without limit.
+// Bounds on what a file may claim, for the whole file and not only for one
+// record, so that no length or shape read from disk can make a reader
+// allocate without limit: a header that claims a head is checked against
+// them before any pass is read, and a pass may not decode to more than that
+// head takes. The largest head mlpviz trains, cifar10_cnn's 4096-1024-512-10,
+// has 4.7 million weights; a pass of maxHeadWeights at f32 with gradients
+// decodes to 64 MiB.
 const (
-	maxPassBytes  = 1 << 30 // decoded size of one pass
-	maxRecordLen  = maxPassBytes + 1<<20
-	maxHeaderLen  = 16 << 20
-	maxClasses    = 1 << 20
-	maxLayerCells = 1 << 28 // In*Out of one Linear layer
+	maxHeadWeights = 1 << 23 // In·Out summed over the head's layers
+	maxNeurons     = 1 << 20 // In+Out summed over the head's layers
+	maxHeadLayers  = 64
+	maxImage       = 1 << 22 // values of the probe image
+	maxClasses     = 1 << 16
+	maxPassBytes   = 100 << 20 // decoded size of one pass, whatever its shape
+	maxRecordLen   = maxPassBytes + 1<<20
+	maxHeaderLen   = 16 << 20
 )
 
 var le = binary.LittleEndian
@@ -129,7 +142,11 @@ func (p Precision) elemSize() int {
 // Options tunes Create.
 type Options struct {
 	Precision Precision // F16 (the zero value) or F32
-	Force     bool      // overwrite an existing file instead of refusing
+	Force     bool      // replace an existing file instead of refusing
+	// Whole makes the file appear at its path only once Close has written
+	// it whole, as an import's should; a training run's appears at once, or
+	// with its first pass when it replaces another, so it can be watched.
+	Whole bool
 }
 
 // Damage says where a run file stops being readable: the offset of the first
