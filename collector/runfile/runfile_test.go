@@ -1,8 +1,8 @@
 package runfile
 
 import (
-	"errors"
 	"bytes"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -26,41 +25,103 @@ type layerObs struct {
 	rows, cols int // of the weight
 }
 
-func (doc *document) build() (*collector.Architecture, []*collector.Pass, error) {
-	sort.SliceStable(doc.arch, func(i, j int) bool { return doc.arch[i].num < doc.arch[j].num })
-	sort.Slice(doc.passes, func(i, j int) bool { return doc.passes[i].num < doc.passes[j].num })
-	linears, err := linearLayers(doc.arch)
-	if err != nil {
-		return nil, nil, err
+// plan checks every pass against the architecture, in pass number order,
+// and works out the Architecture: the head and neuron cap from the Linear
+// layers' data, the input shape and classes from the passes' arrays and
+// labels. It sorts doc.passes by number.
+func (doc *document) plan() (*collector.Architecture, error) {
+	if err := doc.sortPasses(); err != nil {
+		return nil, err
 	}
 	arch := &collector.Architecture{}
 	arch.Modules, arch.Model = modules(doc.arch, doc.ext != nil)
-	for _, l := range linears {
+	for _, l := range doc.linears {
 		arch.FullHead = append(arch.FullHead, l.full)
+	}
+	for i := range doc.passes {
+		if err := doc.shapes[doc.passes[i].shape].check(doc.key(&doc.passes[i]), doc.linears); err != nil {
+			return nil, err
+		}
 	}
 	neuronCap := 0
 	if doc.ext != nil {
 		neuronCap = doc.ext.NeuronCap
 	}
-	obs, head, neuronCap, err := doc.shapes(linears, neuronCap, doc.ext != nil)
+	head, neuronCap, err := doc.fit(neuronCap, doc.ext != nil)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	arch.Head, arch.NeuronCap = head, neuronCap
-
-	passes := make([]*collector.Pass, len(doc.passes))
-	for i, p := range doc.passes {
-		q, err := p.convert(linears, obs[i], head)
-		if err != nil {
-			return nil, nil, err
+	arch.Head, arch.NeuronCap, doc.head = head, neuronCap, head
+	for _, s := range doc.shapes {
+		if l := s.pass.layer(doc.linears[0].tag); l != nil && l.gradW.set {
+			arch.Gradients = true
 		}
-		passes[i] = q
-		arch.Gradients = arch.Gradients || len(q.Layers[0].GradWeight) > 0
 	}
-	if err := doc.finish(arch, passes); err != nil {
-		return nil, nil, err
+	if err := doc.finish(arch); err != nil {
+		return nil, err
 	}
-	return arch, passes, nil
+	return arch, nil
+}
+
+// sortPasses puts the passes in number order, refusing a number twice.
+func (doc *document) sortPasses() error {
+	less := func(a, b passMeta) int { return a.num - b.num }
+	if !slices.IsSortedFunc(doc.passes, less) {
+		order := make([]int, len(doc.passes))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortStableFunc(order, func(i, j int) int { return less(doc.passes[i], doc.passes[j]) })
+		passes := make([]passMeta, len(order))
+		var kept []*rawPass
+		if doc.kept != nil {
+			kept = make([]*rawPass, len(order))
+		}
+		for i, j := range order {
+			passes[i] = doc.passes[j]
+			if kept != nil {
+				kept[i] = doc.kept[j]
+			}
+		}
+		doc.passes, doc.kept = passes, kept
+	}
+	for i := 1; i < len(doc.passes); i++ {
+		if m := &doc.passes[i]; m.num == doc.passes[i-1].num {
+			return fmt.Errorf("pass %s appears twice", doc.key(m))
+		}
+	}
+	return nil
+}
+
+// checkPass checks what can be checked of pass m on its own: its Linear
+// layers' data, its arrays' dimensions, and, when the neuron cap is known,
+// that each layer fits the architecture under it.
+func (doc *document) checkPass(m *passMeta) error {
+	s, key := doc.shapes[m.shape], doc.key(m)
+	if err := s.check(key, doc.linears); err != nil {
+		return err
+	}
+	if doc.ext == nil {
+		return nil
+	}
+	for j, l := range doc.linears {
+		if err := fits(s.obs[j], l.full, doc.ext.NeuronCap); err != nil {
+			return fmt.Errorf("pass %s, layer %q: %w", key, l.tag, err)
+		}
+	}
+	return nil
+}
+
+// convert builds the mlpviz pass of m from its values p.
+func (doc *document) convert(m *passMeta, p *rawPass) *collector.Pass {
+	q := p.convert(doc.linears, doc.shapes[m.shape].obs, doc.head)
+	if q.Probs == nil && q.Logits != nil {
+		q.Probs = softmax(q.Logits)
+	}
+	if doc.ds != nil {
+		q.Image = unnormalise(doc.ds, q.Image, doc.inputShape)
+	}
+	return q
 }
 
 // linearLayers reads the Linear entries' sizes; the seed writes them as
@@ -151,51 +212,88 @@ func modules(entries []archEntry, hasExt bool) ([]collector.Module, string) {
 	return mods, model
 }
 
-// shapes observes every Linear layer of every pass, works out the seed's
-// neuron cap (unless known) from the first pass, and checks every pass
-// against the architecture under it. The head is the first pass's shape.
-func (doc *document) shapes(linears []linearLayer, neuronCap int, known bool) ([][]layerObs, []collector.LinearShape, int, error) {
-	obs := make([][]layerObs, len(doc.passes))
-	for i, p := range doc.passes {
-		obs[i] = make([]layerObs, len(linears))
-		for j, l := range linears {
-			rl := p.layers[l.tag]
-			if rl == nil {
-				return nil, nil, 0, fmt.Errorf("pass %s has no data for layer %q", p.key, l.tag)
-			}
-			if rl.notObject != "" {
-				return nil, nil, 0, fmt.Errorf("pass %s, layer %q is %s, want an object", p.key, l.tag, rl.notObject)
-			}
-			o, err := observe(rl)
-			if err != nil {
-				return nil, nil, 0, fmt.Errorf("pass %s, layer %q: %w", p.key, l.tag, err)
-			}
-			obs[i][j] = o
+// check observes the Linear layers of a pass of shape s (key) and checks
+// that their data and its other arrays are coherent; it keeps the
+// observations in s.obs.
+func (s *passShape) check(key string, linears []linearLayer) error {
+	if s.obs != nil {
+		return nil
+	}
+	obs := make([]layerObs, len(linears))
+	for j, l := range linears {
+		rl := s.pass.layer(l.tag)
+		if rl == nil {
+			return fmt.Errorf("pass %s has no data for layer %q", key, l.tag)
+		}
+		if rl.notObject != "" {
+			return fmt.Errorf("pass %s, layer %q is %s, want an object", key, l.tag, rl.notObject)
+		}
+		o, err := observe(rl)
+		if err != nil {
+			return fmt.Errorf("pass %s, layer %q: %w", key, l.tag, err)
+		}
+		obs[j] = o
+	}
+	p := &s.pass
+	if d := p.logits.dims; p.logits.set && len(d) != 1 && !(len(d) == 2 && d[0] == 1) {
+		return fmt.Errorf("pass %s: logits are %s, want a vector", key, shapeText(d))
+	}
+	if p.image.set {
+		if _, err := imageShape(p.image.dims); err != nil {
+			return fmt.Errorf("pass %s: image: %w", key, err)
 		}
 	}
+	if probs := p.probs(); probs.set && len(probs.dims) != 1 {
+		return fmt.Errorf("pass %s: probs are %s, want a vector", key, shapeText(probs.dims))
+	}
+	s.obs = obs
+	return nil
+}
+
+// fit works out the seed's neuron cap (unless known) and checks every
+// checked pass against the architecture under it. The head is the first
+// pass's shape.
+func (doc *document) fit(neuronCap int, known bool) ([]collector.LinearShape, int, error) {
+	linears := doc.linears
 	if len(doc.passes) == 0 {
-		return obs, capHead(linears, neuronCap), neuronCap, nil
+		return capHead(linears, neuronCap), neuronCap, nil
 	}
 	if !known {
-		neuronCap = inferCap(obs, linears)
-	}
-	head := make([]collector.LinearShape, len(linears))
-	for j, o := range obs[0] {
-		head[j] = collector.LinearShape{In: o.in, Out: o.rows}
-	}
-	for i, p := range doc.passes {
-		for j, l := range linears {
-			o := obs[i][j]
-			if err := fits(o, l.full, neuronCap); err != nil {
-				return nil, nil, 0, fmt.Errorf("pass %s, layer %q: %w", p.key, l.tag, err)
-			}
-			if o.rows != head[j].Out {
-				return nil, nil, 0, fmt.Errorf("pass %s, layer %q: weight has %d rows, pass %s's has %d",
-					p.key, l.tag, o.rows, doc.passes[0].key, head[j].Out)
+		// The distinct shapes in pass order: inferCap's candidates come in it.
+		var obs [][]layerObs
+		seen := make([]bool, len(doc.shapes))
+		for _, m := range doc.passes {
+			if !seen[m.shape] {
+				seen[m.shape] = true
+				obs = append(obs, doc.shapes[m.shape].obs)
 			}
 		}
+		neuronCap = inferCap(obs, linears)
 	}
-	return obs, head, neuronCap, nil
+	first := &doc.passes[0]
+	head := make([]collector.LinearShape, len(linears))
+	for j, o := range doc.shapes[first.shape].obs {
+		head[j] = collector.LinearShape{In: o.in, Out: o.rows}
+	}
+	for i := range doc.passes {
+		m := &doc.passes[i]
+		s := doc.shapes[m.shape]
+		if s.fitted {
+			continue
+		}
+		for j, l := range linears {
+			o := s.obs[j]
+			if err := fits(o, l.full, neuronCap); err != nil {
+				return nil, 0, fmt.Errorf("pass %s, layer %q: %w", doc.key(m), l.tag, err)
+			}
+			if o.rows != head[j].Out {
+				return nil, 0, fmt.Errorf("pass %s, layer %q: weight has %d rows, pass %s's has %d",
+					doc.key(m), l.tag, o.rows, doc.key(first), head[j].Out)
+			}
+		}
+		s.fitted = true
+	}
+	return head, neuronCap, nil
 }
 
 // capHead is the head a cap leaves when there is no data to show it:
@@ -297,21 +395,23 @@ next:
 // columns; mlpviz reduces the columns to the input's size instead.
 func fits(o layerObs, full collector.LinearShape, c int) error {
 	in := capTo(full.In, c)
-	note := ""
-	if c > 0 {
-		note = fmt.Sprintf(" under the neuron cap of %d", c)
+	note := func() string {
+		if c > 0 {
+			return fmt.Sprintf(" under the neuron cap of %d", c)
+		}
+		return ""
 	}
 	if o.in != in {
-		return fmt.Errorf("input has %d values, the architecture's Linear(%d, %d) takes %d%s", o.in, full.In, full.Out, in, note)
+		return fmt.Errorf("input has %d values, the architecture's Linear(%d, %d) takes %d%s", o.in, full.In, full.Out, in, note())
 	}
 	reduced := c > 0 && full.Out > c && o.rows == c
 	if o.rows != full.Out && !reduced {
-		return fmt.Errorf("weight is %dx%d, the architecture's Linear(%d, %d) has %d outputs%s", o.rows, o.cols, full.In, full.Out, capTo(full.Out, c), note)
+		return fmt.Errorf("weight is %dx%d, the architecture's Linear(%d, %d) has %d outputs%s", o.rows, o.cols, full.In, full.Out, capTo(full.Out, c), note())
 	}
 	if o.cols == in || o.cols == full.In || (reduced && o.cols == seedCols(full, c)) {
 		return nil
 	}
-	return fmt.Errorf("weight is %dx%d, the architecture's Linear(%d, %d) takes %dx%d%s", o.rows, o.cols, full.In, full.Out, o.rows, in, note)
+	return fmt.Errorf("weight is %dx%d, the architecture's Linear(%d, %d) takes %dx%d%s", o.rows, o.cols, full.In, full.Out, o.rows, in, note())
 }
 
 // seedCols is the number of columns the seed's cap leaves a weight of more
@@ -331,8 +431,9 @@ func shapeText(dims []int) string {
 	return fmt.Sprintf("%d-dimensional (%s)", len(dims), strings.Join(s, "x"))
 }
 
-// convert builds one mlpviz pass from a checked seed pass.
-func (p *rawPass) convert(linears []linearLayer, obs []layerObs, head []collector.LinearShape) (*collector.Pass, error) {
+// convert builds one mlpviz pass from a checked seed pass, whose Linear
+// layers look as obs says.
+func (p *rawPass) convert(linears []linearLayer, obs []layerObs, head []collector.LinearShape) *collector.Pass {
 	nan := float32(math.NaN())
 	q := &collector.Pass{Step: p.num, Loss: nan, Accuracy: nan, TrueLabel: -1, Prediction: -1}
 	if p.loss.set {
@@ -348,32 +449,22 @@ func (p *rawPass) convert(linears []linearLayer, obs []layerObs, head []collecto
 		q.TrueLabel = c.index
 	}
 	if p.logits.set {
-		d := p.logits.dims
-		if len(d) != 1 && !(len(d) == 2 && d[0] == 1) {
-			return nil, fmt.Errorf("pass %s: logits are %s, want a vector", p.key, shapeText(d))
-		}
 		q.Logits = p.logits.vals
 	}
 	if p.image.set {
-		if _, err := imageShape(p.image.dims); err != nil {
-			return nil, fmt.Errorf("pass %s: image: %w", p.key, err)
-		}
 		q.Image = p.image.vals
 	}
 	if e := p.ext; e != nil {
 		q.Step, q.Epoch, q.Wall, q.TrueLabel = e.Step, e.Epoch, e.Wall, e.TrueLabel
 		if e.Probs.set {
-			if len(e.Probs.dims) != 1 {
-				return nil, fmt.Errorf("pass %s: probs are %s, want a vector", p.key, shapeText(e.Probs.dims))
-			}
 			q.Probs = e.Probs.vals
 		}
 	}
 	q.Layers = make([]collector.LayerPass, len(linears))
 	for j, l := range linears {
-		q.Layers[j] = layerPass(p.layers[l.tag], obs[j], l.full, head[j])
+		q.Layers[j] = layerPass(p.layer(l.tag), obs[j], l.full, head[j])
 	}
-	return q, nil
+	return q
 }
 
 // truth is the pass's true class: "true_label", or an older collection's
@@ -513,25 +604,27 @@ func imageShape(dims []int) ([3]int, error) {
 	return [3]int{}, fmt.Errorf("%s, want channels×height×width", shapeText(dims))
 }
 
-// finish fills in what takes every pass to know: input shape, classes,
-// dataset, and then un-normalised images and probabilities.
-func (doc *document) finish(arch *collector.Architecture, passes []*collector.Pass) error {
-	var imgFrom, logitsFrom string
+// finish works out what takes every pass to know: input shape, classes,
+// dataset, and the dataset whose normalisation convert undoes.
+func (doc *document) finish(arch *collector.Architecture) error {
+	var imgFrom, logitsFrom *passMeta
 	classes := 0
-	for i, p := range doc.passes {
+	for i := range doc.passes {
+		m := &doc.passes[i]
+		p := &doc.shapes[m.shape].pass
 		if p.image.set {
 			s, _ := imageShape(p.image.dims)
-			if imgFrom == "" {
-				arch.InputShape, imgFrom = s, p.key
+			if imgFrom == nil {
+				arch.InputShape, imgFrom = s, m
 			} else if s != arch.InputShape {
-				return fmt.Errorf("pass %s: image is %v, pass %s's is %v", p.key, s, imgFrom, arch.InputShape)
+				return fmt.Errorf("pass %s: image is %v, pass %s's is %v", doc.key(m), s, doc.key(imgFrom), arch.InputShape)
 			}
 		}
-		if n := len(passes[i].Logits); p.logits.set {
-			if logitsFrom == "" {
-				classes, logitsFrom = n, p.key
+		if n := p.logits.count(); p.logits.set {
+			if logitsFrom == nil {
+				classes, logitsFrom = n, m
 			} else if n != classes {
-				return fmt.Errorf("pass %s has %d logits, pass %s has %d", p.key, n, logitsFrom, classes)
+				return fmt.Errorf("pass %s has %d logits, pass %s has %d", doc.key(m), n, doc.key(logitsFrom), classes)
 			}
 		}
 	}
@@ -542,26 +635,22 @@ func (doc *document) finish(arch *collector.Architecture, passes []*collector.Pa
 			if !validShape(e.InputShape) {
 				return fmt.Errorf("the mlpviz input shape %v is not a shape", e.InputShape)
 			}
-			if imgFrom != "" && e.InputShape != arch.InputShape {
-				return fmt.Errorf("pass %s: image is %v, the mlpviz input shape %v", imgFrom, arch.InputShape, e.InputShape)
+			if imgFrom != nil && e.InputShape != arch.InputShape {
+				return fmt.Errorf("pass %s: image is %v, the mlpviz input shape %v", doc.key(imgFrom), arch.InputShape, e.InputShape)
 			}
 			arch.InputShape = e.InputShape
 		}
 	} else {
 		doc.classNames(arch, classes)
 	}
-	for i, q := range passes {
-		if len(q.Probs) > 0 && classes > 0 && len(q.Probs) != classes {
-			return fmt.Errorf("pass %s has %d probabilities for %d logits", doc.passes[i].key, len(q.Probs), classes)
-		}
-		if q.Probs == nil && q.Logits != nil {
-			q.Probs = softmax(q.Logits)
+	for i := range doc.passes {
+		m := &doc.passes[i]
+		if n := doc.shapes[m.shape].pass.probs().count(); n > 0 && classes > 0 && n != classes {
+			return fmt.Errorf("pass %s has %d probabilities for %d logits", doc.key(m), n, classes)
 		}
 	}
 	if ds := catalog.LookupDataset(arch.Dataset); ds != nil && arch.InputShape[0] == len(ds.Mean) {
-		for _, q := range passes {
-			q.Image = unnormalise(ds, q.Image, arch.InputShape)
-		}
+		doc.ds, doc.inputShape = ds, arch.InputShape
 	}
 	return nil
 }
@@ -573,13 +662,13 @@ func (doc *document) finish(arch *collector.Architecture, passes []*collector.Pa
 func (doc *document) classNames(arch *collector.Architecture, classes int) {
 	names := map[int]string{}
 	top := -1
-	for _, p := range doc.passes {
-		for _, c := range [...]classValue{p.truth(), p.predicted()} {
-			if !c.set || c.name == "" {
+	for _, m := range doc.passes {
+		for _, c := range [...]classRef{m.truth, m.pred} {
+			if !c.set || c.name < 0 {
 				continue
 			}
 			if _, dup := names[c.index]; !dup {
-				names[c.index] = c.name
+				names[c.index] = doc.names[c.name]
 			}
 			top = max(top, c.index)
 		}

@@ -1,24 +1,49 @@
 package seedjson
 
 import (
-	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mlpviz/mlpviz/catalog"
+	"github.com/mlpviz/mlpviz/collector"
 )
 
-// document is a seed collection as parsed, before it is checked against its
-// architecture: the architecture may come after the passes.
+// document is what one reading of a collection keeps: the architecture,
+// the mlpviz object and, per pass, a passMeta of a few tens of bytes whose
+// arrays' shapes are interned (the passes of a run share a handful), which
+// is all it takes to check every pass and to work out the Architecture
+// before any pass is converted. The passes' values are kept (kept) only
+// when reading for Read.
 type document struct {
 	hasArch bool
 	arch    []archEntry
 	ext     *archExt
-	passes  []*rawPass
-	seen    map[int]bool // pass numbers
+	linears []linearLayer // once the architecture is read
+
+	passes  []passMeta // in input order until plan sorts them
+	kept    []*rawPass // with their values, beside passes, for Read
+	shapes  []*passShape
+	shapeID map[string]int32 // by passShape.key
+	names   []string         // the classes' names, interned
+	nameID  map[string]int32
+	odd     map[int64]string // pass keys that do not spell their number plainly ("007"), by offset
+	scratch []byte
+
+	// Worked out by plan.
+	head       []collector.LinearShape
+	inputShape [3]int
+	ds         *catalog.Dataset // whose normalisation the images undo; nil for none
+}
+
+func newDocument() *document {
+	return &document{shapeID: map[string]int32{}, nameID: map[string]int32{}, odd: map[int64]string{}}
 }
 
 // archEntry is one "N_Kind" entry of the architecture object.
@@ -53,7 +78,7 @@ type passExt struct {
 	Probs     floatArray `json:"probs"`
 }
 
-// rawPass is one numbered pass as parsed.
+// rawPass is one numbered pass as read.
 type rawPass struct {
 	key        string
 	num        int
@@ -64,11 +89,12 @@ type rawPass struct {
 	logits     floatArray
 	image      floatArray
 	ext        *passExt
-	layers     map[string]*rawLayer
+	layers     []rawLayer // in input order; a repeated key replaces its layer
 }
 
-// rawLayer is one "N_Kind" entry of a pass as parsed.
+// rawLayer is one "N_Kind" entry of a pass as read.
 type rawLayer struct {
+	tag       string
 	notObject string // what the entry was instead of an object, if it was not
 	input     floatArray
 	weight    floatArray
@@ -78,362 +104,421 @@ type rawLayer struct {
 	output    floatArray
 }
 
-// classValue is a class as main.py registers it: an (index, name) tuple,
-// which json writes as a pair, or, in older collections, a bare index.
-type classValue struct {
-	index int
-	name  string
-	set   bool
+func (l *rawLayer) arrays() [6]*floatArray {
+	return [...]*floatArray{&l.input, &l.weight, &l.bias, &l.gradW, &l.gradB, &l.output}
 }
 
-func (c *classValue) UnmarshalJSON(b []byte) error {
-	return c.parse(b, "a class index or an [index, name] pair")
-}
-
-// parse reads a class; want names what else may stand there.
-func (c *classValue) parse(b []byte, want string) error {
-	b = bytes.TrimSpace(b)
-	var idx []byte
-	var name *string
-	if len(b) > 0 && b[0] == '[' {
-		var pair []json.RawMessage
-		if err := json.Unmarshal(b, &pair); err != nil || len(pair) != 2 {
-			return fmt.Errorf("an array of %d values, want %s", len(pair), want)
+// layer is the entry tag of the pass, or nil.
+func (p *rawPass) layer(tag string) *rawLayer {
+	for i := range p.layers {
+		if p.layers[i].tag == tag {
+			return &p.layers[i]
 		}
-		name = new(string)
-		if err := json.Unmarshal(pair[1], name); err != nil {
-			return fmt.Errorf("an [index, name] pair whose name is %s, want a string", describe(pair[1]))
-		}
-		idx = pair[0]
-	} else if bytes.Equal(b, []byte("null")) {
-		*c = classValue{}
-		return nil
-	} else {
-		idx = b
-	}
-	var n number
-	if err := n.UnmarshalJSON(idx); err != nil {
-		if name != nil {
-			return fmt.Errorf("an [index, name] pair whose index is %s, want a whole number ≥ 0", describe(idx))
-		}
-		return fmt.Errorf("%s, want %s", describe(b), want)
-	}
-	i, ok := n.integer()
-	if !ok || i < 0 {
-		return fmt.Errorf("class index %s is not a whole number ≥ 0", bytes.TrimSpace(idx))
-	}
-	*c = classValue{index: i, set: true}
-	if name != nil {
-		c.name = *name
 	}
 	return nil
 }
 
-// labelValue is an older collection's "label": "Class 7, label 7 - seven"
-// (the true class), the predicted class's name, or a class.
-type labelValue struct {
-	text  string
-	class classValue
+// probs are the mlpviz object's probabilities.
+func (p *rawPass) probs() floatArray {
+	if p.ext == nil {
+		return floatArray{}
+	}
+	return p.ext.Probs
 }
 
-func (l *labelValue) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '"' {
-		return json.Unmarshal(b, &l.text)
-	}
-	return l.class.parse(b, "a string, a class index or an [index, name] pair")
+// passMeta is what reading a collection keeps of a pass without its values.
+type passMeta struct {
+	at          int64 // input offset of the pass's '{'
+	num         int
+	shape       int32 // into document.shapes
+	truth, pred classRef
 }
 
-// decoder pairs encoding/json's streaming decoder with the pyReader under
-// it, so that errors can say where in the input they are.
-type decoder struct {
-	py  *pyReader
-	dec *json.Decoder
+// classRef is a class a pass names (rawPass.truth, rawPass.predicted).
+type classRef struct {
+	index int
+	name  int32 // into document.names; -1 for none
+	set   bool
 }
 
-func parse(r io.Reader) (*document, error) {
-	py := newPyReader(r)
-	d := &decoder{py: py, dec: json.NewDecoder(py)}
-	tok, err := d.dec.Token()
-	if errors.Is(err, io.EOF) && !d.readFailed() {
-		return nil, errors.New("not a seed collection: the input is empty")
+// passShape is the shape of a pass's arrays: its layers and arrays without
+// their values.
+type passShape struct {
+	key    string // all of it, as shapeKey writes it
+	pass   rawPass
+	obs    []layerObs // of the Linear layers, once checked
+	fitted bool       // its layers fit the head
+}
+
+// key is the pass's key as the input spells it.
+func (doc *document) key(m *passMeta) string {
+	if k, ok := doc.odd[m.at]; ok {
+		return k
 	}
-	if err != nil {
-		return nil, d.fail(err, "the top-level value")
+	return strconv.Itoa(m.num)
+}
+
+// shapeKey writes the shape of p's arrays into doc.scratch.
+func (doc *document) shapeKey(p *rawPass) []byte {
+	b := doc.scratch[:0]
+	text := func(s string) {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
 	}
-	if tok != json.Delim('{') {
-		return nil, fmt.Errorf("not a seed collection: the top level is %s, want an object with an \"architecture\" object", tokenKind(tok))
+	shape := func(a *floatArray) {
+		if !a.set {
+			b = append(b, 0)
+			return
+		}
+		b = binary.AppendUvarint(b, uint64(len(a.dims))+1)
+		for _, d := range a.dims {
+			b = binary.AppendUvarint(b, uint64(d))
+		}
 	}
-	doc := &document{seen: map[int]bool{}}
-	for d.dec.More() {
-		key, err := d.key("the top-level object")
+	b = binary.AppendUvarint(b, uint64(len(p.layers)))
+	for i := range p.layers {
+		l := &p.layers[i]
+		text(l.tag)
+		text(l.notObject)
+		for _, a := range l.arrays() {
+			shape(a)
+		}
+	}
+	probs := p.probs()
+	for _, a := range [...]*floatArray{&p.image, &p.logits, &probs} {
+		shape(a)
+	}
+	doc.scratch = b
+	return b
+}
+
+// intern returns the index of p's shape in doc.shapes, adding it if new.
+func (doc *document) intern(p *rawPass) int32 {
+	key := doc.shapeKey(p)
+	if id, ok := doc.shapeID[string(key)]; ok {
+		return id
+	}
+	s := &passShape{key: string(key)}
+	s.pass.layers = make([]rawLayer, len(p.layers))
+	for i, l := range p.layers {
+		for _, a := range l.arrays() {
+			a.vals = nil
+		}
+		s.pass.layers[i] = l
+	}
+	s.pass.image, s.pass.logits = p.image, p.logits
+	s.pass.image.vals, s.pass.logits.vals = nil, nil
+	if probs := p.probs(); probs.set {
+		s.pass.ext = &passExt{Probs: floatArray{dims: probs.dims, set: true}}
+	}
+	id := int32(len(doc.shapes))
+	doc.shapes = append(doc.shapes, s)
+	doc.shapeID[s.key] = id
+	return id
+}
+
+// classRef interns c's name.
+func (doc *document) classRef(c classValue) classRef {
+	r := classRef{index: c.index, name: -1, set: c.set}
+	if c.name == "" {
+		return r
+	}
+	id, ok := doc.nameID[c.name]
+	if !ok {
+		id = int32(len(doc.names))
+		doc.names = append(doc.names, c.name)
+		doc.nameID[c.name] = id
+	}
+	r.name = id
+	return r
+}
+
+// read reads a collection, checking each pass against the architecture as
+// soon as both are read. With keep, it keeps the passes' values.
+func (doc *document) read(l *lexer, keep bool) error {
+	c, err := l.space()
+	switch {
+	case errors.Is(err, errTruncated):
+		return errors.New("not a seed collection: the input is empty")
+	case err != nil:
+		return l.fail(err, "the top-level value")
+	case c != '{':
+		if c != '[' { // a bad start is invalid JSON before it is no collection
+			if err := l.value(nil, 0); err != nil {
+				return l.fail(err, "the top-level value")
+			}
+		}
+		return fmt.Errorf("not a seed collection: the top level is %s, want an object with an \"architecture\" object", kindOf(c))
+	}
+	l.i++
+	for first := true; ; first = false {
+		key, ok, err := l.next(first)
 		if err != nil {
-			return nil, err
+			return l.fail(err, "the top-level object")
+		}
+		if !ok {
+			break
 		}
 		switch {
 		case key == "architecture":
 			if doc.hasArch {
-				return nil, errors.New(`"architecture" appears twice`)
+				return errors.New(`"architecture" appears twice`)
 			}
-			if err := d.architecture(doc); err != nil {
-				return nil, err
-			}
+			err = doc.readArchitecture(l)
 		case key == "mlpviz":
-			doc.ext = new(archExt)
-			if err := d.decode(doc.ext, `the "mlpviz" object`); err != nil {
-				return nil, err
+			if doc.ext != nil {
+				return errors.New(`"mlpviz" appears twice`)
 			}
+			err = doc.readExt(l)
 		case isPassKey(key):
-			if err := d.pass(doc, key); err != nil {
-				return nil, err
-			}
+			err = doc.readPassMeta(l, key, keep)
 		default:
-			if err := d.decode(&skipValue{}, fmt.Sprintf("top-level key %q", key)); err != nil {
-				return nil, err
+			if err := l.value(nil, 0); err != nil {
+				return l.fail(err, fmt.Sprintf("top-level key %q", key))
 			}
 		}
+		if err != nil {
+			return err
+		}
 	}
-	if err := d.end("the top-level object"); err != nil {
-		return nil, err
-	}
-	switch _, err := d.dec.Token(); {
-	case errors.Is(err, io.EOF):
-	case d.readFailed():
-		return nil, d.fail(err, "the end of the input")
+	switch _, err := l.space(); {
+	case errors.Is(err, errTruncated): // the end
+	case err != nil:
+		return l.fail(err, "the end of the input")
 	default:
-		return nil, fmt.Errorf("more data after the collection, near byte %d", d.offset())
+		return fmt.Errorf("more data after the collection, near byte %d", l.offset())
 	}
 	if !doc.hasArch {
-		return nil, errors.New(`not a seed collection: no "architecture" object`)
-	}
-	return doc, nil
-}
-
-// readFailed reports whether the underlying reader failed (not at its end).
-func (d *decoder) readFailed() bool {
-	return d.py.err != nil && !errors.Is(d.py.err, io.EOF)
-}
-
-// offset is the input offset of the decoder, in bytes of the original input.
-func (d *decoder) offset() int64 { return d.py.original(d.dec.InputOffset()) }
-
-// fail turns an error met while decoding what into one that says where.
-func (d *decoder) fail(err error, what string) error {
-	var syn *json.SyntaxError
-	switch {
-	case d.readFailed() && errors.Is(err, d.py.err):
-		return fmt.Errorf("reading %s: %w", what, err)
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return fmt.Errorf("truncated JSON: the input ends at byte %d, inside %s", d.py.read, what)
-	case errors.As(err, &syn):
-		return fmt.Errorf("invalid JSON near byte %d, in %s: %v", d.offset(), what, err)
-	}
-	return fmt.Errorf("%s near byte %d: %w", what, d.offset(), err)
-}
-
-func (d *decoder) decode(v any, what string) error {
-	if err := d.dec.Decode(v); err != nil {
-		return d.fail(err, what)
+		return errors.New(`not a seed collection: no "architecture" object`)
 	}
 	return nil
 }
 
-// key reads an object key.
-func (d *decoder) key(what string) (string, error) {
-	tok, err := d.dec.Token()
+func (doc *document) readArchitecture(l *lexer) error {
+	instead, err := l.open()
 	if err != nil {
-		return "", d.fail(err, what)
+		return l.fail(err, `"architecture"`)
 	}
-	s, ok := tok.(string)
-	if !ok { // encoding/json reports a bad key itself; kept as a safeguard
-		return "", fmt.Errorf("%s: %s where a key belongs", what, tokenKind(tok))
-	}
-	return s, nil
-}
-
-// open reads the '{' that must start what, or says what was there instead.
-func (d *decoder) open(what string) (isObject bool, instead string, err error) {
-	tok, err := d.dec.Token()
-	if err != nil {
-		return false, "", d.fail(err, what)
-	}
-	if tok == json.Delim('{') {
-		return true, "", nil
-	}
-	if tok == json.Delim('[') {
-		if err := d.skipRest(what); err != nil {
-			return false, "", err
-		}
-	}
-	return false, tokenKind(tok), nil
-}
-
-// skipRest skips what is left of an array whose '[' was read as a token.
-func (d *decoder) skipRest(what string) error {
-	for depth := 1; depth > 0; {
-		tok, err := d.dec.Token()
-		if err != nil {
-			return d.fail(err, what)
-		}
-		switch tok {
-		case json.Delim('['), json.Delim('{'):
-			depth++
-		case json.Delim(']'), json.Delim('}'):
-			depth--
-		}
-	}
-	return nil
-}
-
-// end reads the '}' that closes what.
-func (d *decoder) end(what string) error {
-	if _, err := d.dec.Token(); err != nil {
-		return d.fail(err, what)
-	}
-	return nil
-}
-
-func (d *decoder) architecture(doc *document) error {
-	ok, instead, err := d.open(`"architecture"`)
-	if err != nil {
-		return err
-	}
-	if !ok {
+	if instead != "" {
 		return fmt.Errorf(`not a seed collection: "architecture" is %s, want an object`, instead)
 	}
 	doc.hasArch = true
-	for d.dec.More() {
-		tag, err := d.key(`"architecture"`)
+	for first := true; ; first = false {
+		tag, ok, err := l.next(first)
 		if err != nil {
-			return err
+			return l.fail(err, `"architecture"`)
+		}
+		if !ok {
+			break
 		}
 		num, kind, ok := splitTag(tag)
 		if !ok {
 			return fmt.Errorf(`architecture: key %q is not of the form "N_Kind"`, tag)
 		}
 		what := fmt.Sprintf("architecture %q", tag)
-		isObj, instead, err := d.open(what)
+		instead, err := l.open()
 		if err != nil {
-			return err
+			return l.fail(err, what)
 		}
-		if !isObj {
+		if instead != "" {
 			return fmt.Errorf("%s is %s, want an object of settings", what, instead)
 		}
 		e := archEntry{tag: tag, num: num, kind: kind}
-		for d.dec.More() {
-			k, err := d.key(what)
+		for first := true; ; first = false {
+			k, ok, err := l.next(first)
 			if err != nil {
-				return err
+				return l.fail(err, what)
 			}
-			var raw rawText
-			if err := d.decode(&raw, fmt.Sprintf("%s setting %q", what, k)); err != nil {
-				return err
+			if !ok {
+				break
+			}
+			raw, err := l.capture()
+			if err != nil {
+				return l.fail(err, fmt.Sprintf("%s setting %q", what, k))
 			}
 			// The seed's keys keep the space that followed a comma.
 			e.settings = append(e.settings, setting{key: strings.TrimSpace(k), value: settingText(raw)})
 		}
-		if err := d.end(what); err != nil {
-			return err
-		}
 		doc.arch = append(doc.arch, e)
 	}
-	return d.end(`"architecture"`)
+	sort.SliceStable(doc.arch, func(i, j int) bool { return doc.arch[i].num < doc.arch[j].num })
+	if doc.linears, err = linearLayers(doc.arch); err != nil {
+		return err
+	}
+	// Passes may come first.
+	for i := range doc.passes {
+		if err := doc.checkPass(&doc.passes[i]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-func (d *decoder) pass(doc *document, key string) error {
+func (doc *document) readExt(l *lexer) error {
+	const what = `the "mlpviz" object`
+	raw, err := l.capture()
+	if err != nil {
+		return l.fail(err, what)
+	}
+	doc.ext = new(archExt)
+	if err := json.Unmarshal(raw, doc.ext); err != nil {
+		return l.fail(err, what)
+	}
+	return nil
+}
+
+// readPassMeta reads pass key, keeping its passMeta (and, with keep, its
+// values), and checks it if the architecture is known.
+func (doc *document) readPassMeta(l *lexer, key string, keep bool) error {
 	num, err := strconv.Atoi(key)
 	if err != nil {
 		return fmt.Errorf("pass %s: number out of range", key)
 	}
-	if doc.seen[num] {
-		return fmt.Errorf("pass %s appears twice", key)
+	if _, err := l.space(); err != nil {
+		return l.fail(err, "pass "+key)
 	}
-	doc.seen[num] = true
-	what := "pass " + key
-	ok, instead, err := d.open(what)
+	at := l.offset()
+	var like *passShape
+	if keep && len(doc.passes) > 0 { // likely the shape of the one before
+		like = doc.shapes[doc.passes[len(doc.passes)-1].shape]
+	}
+	p, err := doc.readPass(l, key, num, keep, like)
 	if err != nil {
 		return err
 	}
-	if !ok {
-		return fmt.Errorf("%s is %s, want an object", what, instead)
+	if len(key) > 1 && key[0] == '0' {
+		doc.odd[at] = key
 	}
-	p := &rawPass{key: key, num: num, layers: map[string]*rawLayer{}}
-	for d.dec.More() {
-		k, err := d.key(what)
-		if err != nil {
+	m := passMeta{at: at, num: num, shape: doc.intern(p), truth: doc.classRef(p.truth()), pred: doc.classRef(p.predicted())}
+	if doc.linears != nil {
+		if err := doc.checkPass(&m); err != nil {
 			return err
 		}
-		field := fmt.Sprintf("%s, %q", what, k)
+	}
+	doc.passes = append(doc.passes, m)
+	if keep {
+		doc.kept = append(doc.kept, p)
+	}
+	return nil
+}
+
+// readPass reads the object of pass key, the next value: only its arrays'
+// shapes unless keep, and then with room for the values of like's arrays
+// when like is not nil.
+func (doc *document) readPass(l *lexer, key string, num int, keep bool, like *passShape) (*rawPass, error) {
+	what := "pass " + key
+	instead, err := l.open()
+	if err != nil {
+		return nil, l.fail(err, what)
+	}
+	if instead != "" {
+		return nil, fmt.Errorf("%s is %s, want an object", what, instead)
+	}
+	if !keep {
+		like = nil
+	}
+	p := &rawPass{key: key, num: num}
+	for first := true; ; first = false {
+		k, ok, err := l.next(first)
+		if err != nil {
+			return nil, l.fail(err, what)
+		}
+		if !ok {
+			return p, nil
+		}
+		var raw []byte
 		switch k {
-		case "loss":
-			err = d.decode(&p.loss, field)
-		case "accuracy":
-			err = d.decode(&p.acc, field)
-		case "prediction":
-			err = d.decode(&p.prediction, field)
-		case "label":
-			err = d.decode(&p.label, field)
-		case "true_label":
-			err = d.decode(&p.trueLabel, field)
-		case "logits":
-			err = d.decode(&p.logits, field)
-		case "input":
-			err = d.decode(&p.image, field)
-		case "mlpviz":
-			p.ext = new(passExt)
-			err = d.decode(p.ext, field)
-		default:
-			if _, _, ok := splitTag(k); ok {
-				err = d.layer(p, k, fmt.Sprintf("%s, layer %q", what, k))
-			} else {
-				err = d.decode(&skipValue{}, field)
+		case "loss", "accuracy", "prediction", "label", "true_label", "mlpviz":
+			raw, err = l.capture()
+		}
+		if err == nil {
+			switch k {
+			case "loss":
+				err = p.loss.UnmarshalJSON(raw)
+			case "accuracy":
+				err = p.acc.UnmarshalJSON(raw)
+			case "prediction":
+				err = p.prediction.UnmarshalJSON(raw)
+			case "label":
+				err = p.label.UnmarshalJSON(raw)
+			case "true_label":
+				err = p.trueLabel.UnmarshalJSON(raw)
+			case "mlpviz":
+				p.ext = new(passExt)
+				err = json.Unmarshal(raw, p.ext)
+			case "logits":
+				p.logits, err = l.floats(keep, like.count(func(p *rawPass) *floatArray { return &p.logits }))
+			case "input":
+				p.image, err = l.floats(keep, like.count(func(p *rawPass) *floatArray { return &p.image }))
+			default:
+				if _, _, ok := splitTag(k); !ok {
+					err = l.value(nil, 0)
+					break
+				}
+				var likeLayer *rawLayer
+				if like != nil {
+					likeLayer = like.pass.layer(k)
+				}
+				if err := readLayer(l, p, k, fmt.Sprintf("%s, layer %q", what, k), keep, likeLayer); err != nil {
+					return nil, err
+				}
 			}
 		}
 		if err != nil {
-			return err
+			return nil, l.fail(err, fmt.Sprintf("%s, %q", what, k))
 		}
 	}
-	doc.passes = append(doc.passes, p)
-	return d.end(what)
 }
 
-func (d *decoder) layer(p *rawPass, tag, what string) error {
-	l := &rawLayer{}
-	p.layers[tag] = l
-	ok, instead, err := d.open(what)
-	if err != nil {
-		return err
+// count is the number of values of the array of s's pass that field
+// picks; 0 for a nil s.
+func (s *passShape) count(field func(*rawPass) *floatArray) int {
+	if s == nil {
+		return 0
 	}
-	if !ok {
-		l.notObject = instead
+	return field(&s.pass).count()
+}
+
+// layerFields are the keys of a layer's arrays, in rawLayer.arrays order.
+var layerFields = [6]string{"input", "weight", "bias", "grad_weight", "grad_bias", "output"}
+
+// readLayer reads entry tag of pass p, the next value; see readPass.
+func readLayer(l *lexer, p *rawPass, tag, what string, keep bool, like *rawLayer) error {
+	rl := p.layer(tag)
+	if rl == nil {
+		p.layers = append(p.layers, rawLayer{})
+		rl = &p.layers[len(p.layers)-1]
+	}
+	*rl = rawLayer{tag: tag}
+	instead, err := l.open()
+	if err != nil {
+		return l.fail(err, what)
+	}
+	if instead != "" {
+		rl.notObject = instead
 		return nil
 	}
-	for d.dec.More() {
-		k, err := d.key(what)
+	for first := true; ; first = false {
+		k, ok, err := l.next(first)
 		if err != nil {
-			return err
+			return l.fail(err, what)
 		}
-		field := fmt.Sprintf("%s, %q", what, k)
-		switch k {
-		case "input":
-			err = d.decode(&l.input, field)
-		case "weight":
-			err = d.decode(&l.weight, field)
-		case "bias":
-			err = d.decode(&l.bias, field)
-		case "grad_weight":
-			err = d.decode(&l.gradW, field)
-		case "grad_bias":
-			err = d.decode(&l.gradB, field)
-		case "output":
-			err = d.decode(&l.output, field)
-		default: // grad_input, grad_output
-			err = d.decode(&skipValue{}, field)
+		if !ok {
+			return nil
+		}
+		if i := slices.Index(layerFields[:], k); i < 0 { // grad_input, grad_output
+			err = l.value(nil, 0)
+		} else {
+			n := 0
+			if like != nil {
+				n = like.arrays()[i].count()
+			}
+			*rl.arrays()[i], err = l.floats(keep, n)
 		}
 		if err != nil {
-			return err
+			return l.fail(err, fmt.Sprintf("%s, %q", what, k))
 		}
 	}
-	return d.end(what)
 }
 
 // isPassKey reports whether key is a pass number: digits only, as Python's
@@ -453,26 +538,6 @@ func splitTag(tag string) (int, string, bool) {
 		return 0, "", false
 	}
 	return num, kind, true
-}
-
-// tokenKind names a JSON token for errors.
-func tokenKind(tok json.Token) string {
-	switch t := tok.(type) {
-	case json.Delim:
-		if t == '{' {
-			return "an object"
-		}
-		return "an array"
-	case string:
-		return "a string"
-	case float64, json.Number:
-		return "a number"
-	case bool:
-		return "a boolean"
-	case nil:
-		return "null"
-	}
-	return fmt.Sprintf("%v", tok)
 }
 
 // settingText turns a setting's JSON value into the text mlpviz keeps:

@@ -83,6 +83,7 @@
 package seedjson
 
 import (
+	"fmt"
 	"io"
 
 	"github.com/mlpviz/mlpviz/collector"
@@ -113,13 +114,70 @@ import (
 // Prediction -1, and Image, Logits and Probs empty.
 //
 // Input that is not a seed collection, is cut short, or holds arrays that do
-// not fit the architecture gives an error that says where.
+// not fit the architecture gives an error that says where. Read holds every
+// pass at once; Decode reads a file one pass at a time.
 func Read(r io.Reader) (*collector.Architecture, []*collector.Pass, error) {
-	doc, err := parse(r)
+	doc := newDocument()
+	if err := doc.read(newLexer(r), true); err != nil {
+		return nil, nil, err
+	}
+	arch, err := doc.plan()
 	if err != nil {
 		return nil, nil, err
 	}
-	return doc.build()
+	passes := make([]*collector.Pass, len(doc.passes))
+	for i := range doc.passes {
+		passes[i] = doc.convert(&doc.passes[i], doc.kept[i])
+		doc.kept[i] = nil
+	}
+	return arch, passes, nil
+}
+
+// Decode reads the seed collection r holds, from its current offset, as
+// Read does, but hands the architecture to start and then each pass, in
+// pass number order, to pass, holding one pass at a time: it reads r twice,
+// first keeping only the shapes of each pass's arrays, which is all it
+// takes to check the passes and to work out the Architecture, then seeking
+// to each pass in turn for its values. The Architecture and the passes are
+// those Read gives; an input Read refuses, Decode refuses before it calls
+// start. An error from start or pass ends Decode, which returns it.
+func Decode(r io.ReadSeeker, start func(*collector.Architecture) error, pass func(*collector.Pass) error) error {
+	origin, err := r.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return fmt.Errorf("seeking the input: %w", err)
+	}
+	doc := newDocument()
+	l := newLexer(r)
+	if err := doc.read(l, false); err != nil {
+		return err
+	}
+	arch, err := doc.plan()
+	if err != nil {
+		return err
+	}
+	if err := start(arch); err != nil {
+		return err
+	}
+	for i := range doc.passes {
+		m := &doc.passes[i]
+		key := doc.key(m)
+		if err := l.seek(r, origin, m.at); err != nil {
+			return fmt.Errorf("pass %s: seeking the input: %w", key, err)
+		}
+		s := doc.shapes[m.shape]
+		p, err := doc.readPass(l, key, m.num, true, s)
+		if err != nil {
+			return err
+		}
+		// convert trusts the shapes the first reading checked.
+		if string(doc.shapeKey(p)) != s.key {
+			return fmt.Errorf("pass %s changed while it was read", key)
+		}
+		if err := pass(doc.convert(m, p)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Write writes arch and passes in the seed's format, so that the seed's
@@ -129,11 +187,12 @@ func Read(r io.Reader) (*collector.Architecture, []*collector.Pass, error) {
 // back within float32 rounding).
 //
 // Passes are numbered from 1, as the seed numbers its collections, except that
-// a first pass without loss and accuracy (NaN) is numbered 0, like the seed's
-// pass of layer data only; a NaN loss or accuracy is left out, a negative
-// TrueLabel or Prediction too. Prediction and TrueLabel are written as
-// main.py writes them, [index, name] pairs, named as torchvision names the
-// classes when the run's are a catalog dataset's. Linear modules get the head's full sizes as
+// a first pass without loss and accuracy (both NaN) is numbered 0 and has
+// neither key, like the seed's pass of layer data only. Every other pass has
+// both, a NaN as Python's bare NaN. A negative TrueLabel or Prediction is
+// left out. Prediction and TrueLabel are written as main.py writes them,
+// [index, name] pairs, named as torchvision names the classes when the
+// run's are a catalog dataset's. Linear modules get the head's full sizes as
 // settings (and Linear modules are added when Modules has none). Every pass
 // must fit arch.Head; nothing is written otherwise.
 func Write(w io.Writer, arch *collector.Architecture, passes []*collector.Pass) error {

@@ -639,6 +639,9 @@ func TestReadBadInput(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("error %v, want one containing %q", err, c.want)
 			}
+			if _, _, derr := decodeAll(strings.NewReader(c.in)); derr == nil || derr.Error() != err.Error() {
+				t.Fatalf("Decode's error %v, Read's %v", derr, err)
+			}
 		})
 	}
 }
@@ -729,6 +732,10 @@ func FuzzRead(f *testing.F) {
 	f.Add(seedjsontest.Bytes(seedjsontest.Collection{Model: "cnn", Dataset: "mnist", NeuronCap: 24, Passes: 1, NonFinite: true}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		arch, passes, err := Read(bytes.NewReader(data))
+		darch, dpasses, derr := decodeAll(bytes.NewReader(data))
+		if fmt.Sprint(derr) != fmt.Sprint(err) || !reflect.DeepEqual(darch, arch) || len(dpasses) != len(passes) {
+			t.Fatalf("Decode gives %d passes, error %v; Read %d, error %v", len(dpasses), derr, len(passes), err)
+		}
 		if err != nil {
 			return
 		}

@@ -270,11 +270,10 @@ func (e *encoder) appendPass(b []byte, num int, p *collector.Pass) []byte {
 		field("logits")
 		b = appendVector(b, p.Logits)
 	}
-	if !isNaN(p.Loss) {
+	// The seed's pass "0" has neither; its viewer reads a NaN anywhere else.
+	if num != 0 {
 		field("loss")
 		b = appendFloat(b, p.Loss)
-	}
-	if !isNaN(p.Accuracy) {
 		field("accuracy")
 		b = appendFloat(b, p.Accuracy)
 	}
