@@ -1,6 +1,7 @@
 package seedjson
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -65,7 +66,7 @@ func (doc *document) plan() (*collector.Architecture, error) {
 
 // sortPasses puts the passes in number order, refusing a number twice.
 func (doc *document) sortPasses() error {
-	less := func(a, b passMeta) int { return a.num - b.num }
+	less := func(a, b passMeta) int { return cmp.Compare(a.num, b.num) }
 	if !slices.IsSortedFunc(doc.passes, less) {
 		order := make([]int, len(doc.passes))
 		for i := range order {

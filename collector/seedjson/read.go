@@ -386,6 +386,10 @@ func (doc *document) readPassMeta(l *lexer, key string, keep bool) error {
 	if err != nil {
 		return err
 	}
+	if doc.linears == nil && len(p.layers) == 0 {
+		// No architecture takes it: refuse it now, not after a file of them.
+		return fmt.Errorf("pass %s has no layer data", key)
+	}
 	if len(key) > 1 && key[0] == '0' {
 		doc.odd[at] = key
 	}

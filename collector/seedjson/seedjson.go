@@ -69,8 +69,8 @@
 // architecture keeps the model's full sizes.
 //
 // Python writes non-finite floats as the bare words NaN, Infinity and
-// -Infinity, which are not JSON; this package reads and writes them as Python
-// does.
+// -Infinity, which are not JSON; this package reads them where a number may
+// stand, and writes them, as Python does.
 //
 // # What mlpviz adds
 //
