@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/mlpviz/mlpviz/collector"
@@ -49,7 +51,7 @@ func OpenSource(path string, latest *ring.Latest[*collector.Pass]) (*Source, err
 func NewSource(r *runfile.Reader, latest *ring.Latest[*collector.Pass]) *Source {
 	s := &Source{r: r, latest: latest, cache: map[int]*collector.Pass{}}
 	if d := r.Damage(); d != nil {
-		s.err = fmt.Errorf("%s is damaged at byte %d (%s): showing the %d whole passes before it", r.Name(), d.Offset, d.Reason, r.Len())
+		s.err = fmt.Errorf("%s is damaged at byte %d (%s): showing its %d whole passes", r.Name(), d.Offset, d.Reason, r.Len())
 	}
 	return s
 }
@@ -64,13 +66,18 @@ func (s *Source) Len() int { return s.r.Len() }
 func (s *Source) Err() error { return s.err }
 
 // Refresh picks up passes appended since the last call (a file still being
-// written); it looks at the disk at most every 100 ms.
+// written); it looks at the disk at most every 100 ms, and every second at
+// a closed file, to say so when another run has replaced it.
 func (s *Source) Refresh(now time.Time) {
-	if now.Sub(s.lastTry) < 100*time.Millisecond || s.r.Closed() {
+	every := 100 * time.Millisecond
+	if s.r.Closed() {
+		every = time.Second
+	}
+	if now.Sub(s.lastTry) < every {
 		return
 	}
 	s.lastTry = now
-	if _, err := s.r.Refresh(); err != nil && s.err == nil {
+	if _, err := s.r.Refresh(); err != nil && (s.err == nil || errors.Is(err, runfile.ErrReplaced)) {
 		s.err = err
 	}
 }
@@ -115,7 +122,14 @@ func (s *Source) LoadMetrics(budget time.Duration) {
 	for s.loaded < s.r.Len() && time.Now().Before(deadline) {
 		p, err := s.Pass(s.loaded)
 		if err != nil {
-			return
+			// A damaged pass is a gap in the plots, not their end.
+			gap := Metric{Loss: float32(math.NaN()), Accuracy: float32(math.NaN())}
+			if n := len(s.metrics); n > 0 {
+				gap.Step, gap.Epoch = s.metrics[n-1].Step, s.metrics[n-1].Epoch
+			}
+			s.metrics = append(s.metrics, gap)
+			s.loaded++
+			continue
 		}
 		s.metrics = append(s.metrics, Metric{Step: p.Step, Epoch: p.Epoch, Loss: p.Loss, Accuracy: p.Accuracy})
 		s.loaded++

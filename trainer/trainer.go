@@ -103,6 +103,12 @@ func New(cfg Config, data *dataset.Dataset) (*Trainer, error) {
 	if err := spec.Takes(data.Name, data.Shape); err != nil {
 		return nil, err
 	}
+	if cfg.BatchSize > data.Train.N {
+		return nil, fmt.Errorf("--batch-size %d is more than the %d training images of %s", cfg.BatchSize, data.Train.N, data.Name)
+	}
+	if err := checkMemory(spec, cfg.BatchSize); err != nil {
+		return nil, err
+	}
 	if cfg.Dropout < 0 {
 		cfg.Dropout = float32(spec.DefaultDropout)
 	}

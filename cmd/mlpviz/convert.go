@@ -29,20 +29,35 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 	if err := checkOutput(*out, "-o", *force); err != nil {
 		return err
 	}
-	arch, passes, err := readCollection(in)
+	f, err := os.Open(in)
 	if err != nil {
-		return err
+		return fmt.Errorf("cannot open %s: %w", in, err)
 	}
-	// Built in memory and renamed into place whole: a failed or killed
-	// import leaves no file that looks like a run in progress.
-	data, err := runfile.Encode(arch, passes, runfile.Options{Precision: prec})
+	defer f.Close()
+	// Streamed, one pass at a time, into a file that appears at -o only
+	// once whole: a failed or killed import leaves nothing that looks like
+	// a run in progress.
+	var w *runfile.Writer
+	var arch *collector.Architecture
+	passes := 0
+	err = seedjson.Decode(f, func(a *collector.Architecture) error {
+		arch = a
+		w, err = runfile.Create(*out, a, runfile.Options{Precision: prec, Force: *force, Whole: true})
+		return err
+	}, func(p *collector.Pass) error {
+		passes++
+		return w.Append(p)
+	})
 	if err != nil {
+		if w != nil {
+			w.Abort()
+		}
 		return fmt.Errorf("%s: %w", in, err)
 	}
-	if err := writeAtomic(*out, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
+	if err := w.Close(); err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
-	fmt.Fprintf(stderr, "mlpviz: %s: %d passes (model %s, dataset %s) -> %s (%d bytes)\n", in, len(passes), orUnknown(arch.Model), orUnknown(arch.Dataset), *out, len(data))
+	fmt.Fprintf(stderr, "mlpviz: %s: %d passes (model %s, dataset %s) -> %s (%d bytes)\n", in, passes, orUnknown(arch.Model), orUnknown(arch.Dataset), *out, w.Bytes())
 	return nil
 }
 
@@ -59,6 +74,7 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("o", "", "`file` to write (default: standard output)")
 	format := fs.String("format", "json", "output `format`: json (the PyTorch tool's collection format)")
 	force := fs.Bool("force", false, "overwrite an existing output file")
+	skip := fs.Bool("skip-damaged", false, "leave out damaged passes, saying which, instead of refusing a damaged run")
 	in, err := parseWithFile(fs, args, stdout)
 	if err != nil {
 		return err
@@ -79,14 +95,10 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer r.Close()
-	passes, err := readPasses(r)
-	if err != nil {
+	if err := checkDamage(r, *skip, stderr); err != nil {
 		return err
 	}
-	if d := r.Damage(); d != nil {
-		fmt.Fprintf(stderr, "mlpviz: %s is damaged at byte %d (%s): exporting its %d whole passes\n", in, d.Offset, d.Reason, len(passes))
-	}
-	write := collectionWriter(r.Architecture(), passes)
+	write := collectionWriter(r)
 	if *out == "" {
 		err = write(stdout)
 	} else {
@@ -96,7 +108,7 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("export %s: %w", in, err)
 	}
 	if *out != "" {
-		fmt.Fprintf(stderr, "mlpviz: %s: %d passes -> %s\n", in, len(passes), *out)
+		fmt.Fprintf(stderr, "mlpviz: %s: %d passes -> %s\n", in, r.Len(), *out)
 	}
 	return nil
 }
@@ -109,18 +121,29 @@ func writeCollection(run, path string) (int, error) {
 		return 0, err
 	}
 	defer r.Close()
-	passes, err := readPasses(r)
-	if err != nil {
-		return 0, err
-	}
-	return len(passes), writeAtomic(path, collectionWriter(r.Architecture(), passes))
+	return r.Len(), writeAtomic(path, collectionWriter(r))
 }
 
-// collectionWriter writes arch and passes in the PyTorch tool's format.
-func collectionWriter(arch *collector.Architecture, passes []*collector.Pass) func(io.Writer) error {
+// collectionWriter writes the passes of r in the PyTorch tool's format,
+// decoding one at a time, so that a run of any length exports in the
+// memory of one pass.
+func collectionWriter(r *runfile.Reader) func(io.Writer) error {
 	return func(w io.Writer) error {
 		bw := bufio.NewWriterSize(w, 1<<20)
-		return errors.Join(seedjson.Write(bw, arch, passes), bw.Flush())
+		sw, err := seedjson.NewWriter(bw, r.Architecture())
+		if err != nil {
+			return err
+		}
+		for i := range r.Len() {
+			p, err := r.Pass(i)
+			if err != nil {
+				return err
+			}
+			if err := sw.Pass(p); err != nil {
+				return err
+			}
+		}
+		return errors.Join(sw.Close(), bw.Flush())
 	}
 }
 

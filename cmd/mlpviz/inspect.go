@@ -16,7 +16,7 @@ type summary struct {
 	Dataset       string                  `json:"dataset"`
 	Model         string                  `json:"model"`
 	Precision     string                  `json:"precision"`
-	Passes        int                     `json:"passes"`
+	Passes        int                     `json:"passes"` // pass records found
 	FirstStep     *int                    `json:"first_step"`
 	LastStep      *int                    `json:"last_step"`
 	Layers        []collector.LinearShape `json:"layers"`
@@ -26,68 +26,102 @@ type summary struct {
 	LossLast      *float32                `json:"loss_last"`
 	Bytes         int64                   `json:"bytes"`
 	BytesPerPass  int64                   `json:"bytes_per_pass"`
-	Closed        bool                    `json:"closed"` // the writer finished cleanly (index present)
+	Closed        bool                    `json:"closed"`   // the writer finished cleanly (index present)
+	Verified      bool                    `json:"verified"` // every pass was decoded (not --quick)
 	Damaged       bool                    `json:"damaged"`
 	DamageOffset  *int64                  `json:"damage_offset,omitempty"`
 	DamageReason  string                  `json:"damage_reason,omitempty"`
+	Damages       int                     `json:"damages"` // damaged places found
 	WholePasses   int                     `json:"whole_passes"`
+}
+
+// openFailure is what inspect --json prints for a file it cannot read as
+// a run at all, so that a script always gets an object.
+type openFailure struct {
+	Path    string `json:"path"`
+	Damaged bool   `json:"damaged"`
+	Error   string `json:"error"`
 }
 
 func runInspect(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("inspect")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	quick := fs.Bool("quick", false, "read only the header, the index and the first and last pass, not every pass")
 	path, err := parseWithFile(fs, args, stdout)
 	if err != nil {
 		return err
 	}
 	r, err := openRun(path, stderr)
 	if err != nil {
+		if *asJSON {
+			printJSON(stdout, openFailure{Path: path, Damaged: true, Error: err.Error()})
+		}
 		return err
 	}
 	defer r.Close()
-	s, err := summarize(r)
-	if err != nil {
-		return err
-	}
+	s := summarize(r, !*quick)
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(s); err != nil {
+		if err := printJSON(stdout, s); err != nil {
 			return err
 		}
 	} else {
 		printSummary(stdout, path, s)
 	}
 	if s.Damaged {
-		return exitError{1, fmt.Sprintf("%s is damaged at byte %d (%s); the %d passes before it are whole", path, *s.DamageOffset, s.DamageReason, s.WholePasses)}
+		return exitError{1, fmt.Sprintf("%s is damaged at byte %d (%s); %d of its passes are whole", path, *s.DamageOffset, s.DamageReason, s.WholePasses)}
 	}
 	return nil
 }
 
-func summarize(r *runfile.Reader) (*summary, error) {
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// summarize describes r; verify decodes every pass, checking each
+// record's checksums, sequence number and shape, where a quick look reads
+// only the first and last.
+func summarize(r *runfile.Reader, verify bool) *summary {
 	a := r.Architecture()
 	s := &summary{
 		FormatVersion: r.FormatVersion(), Dataset: a.Dataset, Model: a.Model, Precision: r.Precision().String(),
-		Passes: r.Len(), WholePasses: r.Len(), Layers: a.Head, NeuronCap: a.NeuronCap, Gradients: a.Gradients,
-		Bytes: r.Size(), Closed: r.Closed(),
+		Passes: r.Len(), Layers: a.Head, NeuronCap: a.NeuronCap, Gradients: a.Gradients,
+		Bytes: r.Size(), Closed: r.Closed(), Verified: verify,
 	}
-	if n := r.Len(); n > 0 {
-		first, err := r.Pass(0)
+	var first, last *collector.Pass
+	look := func(i int) {
+		p, err := r.Pass(i)
 		if err != nil {
-			return nil, err
+			return
 		}
-		last, err := r.Pass(n - 1)
-		if err != nil {
-			return nil, err
+		s.WholePasses++
+		if first == nil {
+			first = p
 		}
+		last = p
+	}
+	if n := r.Len(); verify {
+		for i := range n {
+			look(i)
+		}
+	} else if n > 0 {
+		look(0)
+		if n > 1 {
+			look(n - 1)
+		}
+		s.WholePasses = n - len(r.Damages()) // an estimate: not every pass was read
+	}
+	if first != nil {
 		s.FirstStep, s.LastStep = &first.Step, &last.Step
 		s.LossFirst, s.LossLast = &first.Loss, &last.Loss
-		s.BytesPerPass = r.Size() / int64(n)
+		s.BytesPerPass = r.Size() / int64(r.Len())
 	}
-	if d := r.Damage(); d != nil {
-		s.Damaged, s.DamageOffset, s.DamageReason = true, &d.Offset, d.Reason
+	if ds := r.Damages(); len(ds) > 0 {
+		d := ds[0]
+		s.Damaged, s.DamageOffset, s.DamageReason, s.Damages = true, &d.Offset, d.Reason, len(ds)
 	}
-	return s, nil
+	return s
 }
 
 func printSummary(w io.Writer, path string, s *summary) {
@@ -105,10 +139,17 @@ func printSummary(w io.Writer, path string, s *summary) {
 		capNote = fmt.Sprintf("neuron cap %d", s.NeuronCap)
 	}
 	fmt.Fprintf(w, "  head     %s (%s, gradients %v)\n", head, capNote, s.Gradients)
-	if s.Passes == 0 {
+	switch {
+	case s.Passes == 0:
 		fmt.Fprintln(w, "  passes   none yet")
-	} else {
-		fmt.Fprintf(w, "  passes   %d, steps %d..%d\n", s.Passes, *s.FirstStep, *s.LastStep)
+	case s.FirstStep == nil:
+		fmt.Fprintf(w, "  passes   %d, none whole\n", s.Passes)
+	default:
+		whole := ""
+		if s.WholePasses != s.Passes {
+			whole = fmt.Sprintf(" (%d whole)", s.WholePasses)
+		}
+		fmt.Fprintf(w, "  passes   %d%s, steps %d..%d\n", s.Passes, whole, *s.FirstStep, *s.LastStep)
 		fmt.Fprintf(w, "  loss     %.4f -> %.4f\n", *s.LossFirst, *s.LossLast)
 	}
 	fmt.Fprintf(w, "  size     %d bytes (%d per pass)\n", s.Bytes, s.BytesPerPass)
@@ -116,8 +157,16 @@ func printSummary(w io.Writer, path string, s *summary) {
 	switch {
 	case s.Damaged:
 		state = fmt.Sprintf("DAMAGED at byte %d: %s", *s.DamageOffset, s.DamageReason)
+		if s.Damages > 1 {
+			state += fmt.Sprintf(" (and %d more places)", s.Damages-1)
+		}
 	case !s.Closed:
 		state = "still being written, or its writer stopped before closing it"
+	}
+	if !s.Verified {
+		state += " (--quick: passes not all read)"
+	} else if !s.Damaged {
+		state += ", every pass verified"
 	}
 	fmt.Fprintf(w, "  state    %s\n", state)
 }

@@ -60,7 +60,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err == nil || errors.Is(err, errHelpShown) {
 		return 0
 	}
-	fmt.Fprintln(stderr, "mlpviz:", err)
+	fmt.Fprintln(stderr, "mlpviz:", clipMessage(err.Error()))
 	var ue usageError
 	var ee exitError
 	switch {
@@ -75,6 +75,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return ee.code
 	}
 	return 1
+}
+
+// clipMessage shortens each overlong line of an error message: errors
+// quote what the user gave, and a 50 MB value must not come back whole.
+func clipMessage(msg string) string {
+	const keepHead, keepTail = 300, 100
+	lines := strings.Split(msg, "\n")
+	for i, l := range lines {
+		if len(l) > keepHead+keepTail+100 {
+			lines[i] = fmt.Sprintf("%s … (%d bytes left out) … %s", strings.ToValidUTF8(l[:keepHead], ""), len(l)-keepHead-keepTail, strings.ToValidUTF8(l[len(l)-keepTail:], ""))
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 // dispatch runs the command args name and says which command that was

@@ -1,13 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 
 	"github.com/mlpviz/mlpviz/collector"
 	"github.com/mlpviz/mlpviz/collector/runfile"
@@ -35,16 +35,38 @@ func openRun(path string, stderr io.Writer) (*runfile.Reader, error) {
 	if !isJSON {
 		return runfile.Open(path)
 	}
-	arch, passes, err := readCollection(path)
+	data, n, err := encodeCollection(path)
 	if err != nil {
 		return nil, err
 	}
-	data, err := runfile.Encode(arch, passes, runfile.Options{Precision: runfile.F32})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	fmt.Fprintf(stderr, "mlpviz: %s is a PyTorch-tool collection: imported in memory (%d passes); \"mlpviz import\" keeps it as a run file\n", path, len(passes))
+	fmt.Fprintf(stderr, "mlpviz: %s is a PyTorch-tool collection: imported in memory (%d passes); \"mlpviz import\" keeps it as a run file\n", path, n)
 	return runfile.OpenBytes(path, data)
+}
+
+// encodeCollection reads a PyTorch-tool collection one pass at a time into
+// a run file in memory (f32, compressed) and says how many passes it has.
+func encodeCollection(path string) ([]byte, int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	var w *runfile.Writer
+	n := 0
+	err = seedjson.Decode(f, func(a *collector.Architecture) error {
+		w, err = runfile.NewEncoder(a, runfile.Options{Precision: runfile.F32})
+		return err
+	}, func(p *collector.Pass) error {
+		n++
+		return w.Append(p)
+	})
+	if err == nil {
+		err = w.Close()
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: %w", path, err)
+	}
+	return w.Encoded(), n, nil
 }
 
 // looksLikeJSON reports whether the file starts, after white space, with
@@ -65,29 +87,59 @@ func looksLikeJSON(path string) (bool, error) {
 	return len(head) > 0 && head[0] == '{', nil
 }
 
-// readCollection reads a PyTorch-tool JSON collection.
-func readCollection(path string) (*collector.Architecture, []*collector.Pass, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, err
+// checkDamage is how export and render meet a damaged run: with skip, the
+// damaged passes are left out and named on stderr; without, any damage
+// but a last record cut short (a writer that stopped mid-write, after
+// which every earlier pass is whole) stops them with a pointer to
+// --skip-damaged. Every pass is decoded either way, one at a time.
+func checkDamage(r *runfile.Reader, skip bool, stderr io.Writer) error {
+	before := r.Len()
+	skipped := r.SkipDamaged()
+	var serious []runfile.Damage
+	for _, d := range r.Damages() {
+		if d.Partial {
+			fmt.Fprintf(stderr, "mlpviz: %s ends in a record cut short at byte %d (its writer stopped mid-write); the %d passes before it are whole\n", r.Name(), d.Offset, r.Len())
+		} else {
+			serious = append(serious, d)
+		}
 	}
-	defer f.Close()
-	arch, passes, err := seedjson.Read(bufio.NewReaderSize(f, 1<<20))
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	if len(serious) == 0 {
+		return nil
 	}
-	return arch, passes, nil
+	if !skip {
+		return fmt.Errorf("%s is damaged at byte %d (%s): %d of its %d passes are whole; add --skip-damaged to leave the damaged ones out",
+			r.Name(), serious[0].Offset, serious[0].Reason, r.Len(), before+lostPasses(serious))
+	}
+	what := fmt.Sprintf("%d damaged place(s), the first at byte %d (%s)", len(serious), serious[0].Offset, serious[0].Reason)
+	if len(skipped) > 0 {
+		what += "; left out passes " + passList(skipped)
+	}
+	fmt.Fprintf(stderr, "mlpviz: %s: %s; using its %d whole passes\n", r.Name(), what, r.Len())
+	return nil
 }
 
-// readPasses decodes every whole pass of r.
-func readPasses(r *runfile.Reader) ([]*collector.Pass, error) {
-	passes := make([]*collector.Pass, 0, r.Len())
-	for i := range r.Len() {
-		p, err := r.Pass(i)
-		if err != nil {
-			return nil, err
+// lostPasses is a lower bound on the pass records damage hid from the
+// scan: one per damaged place the scan skipped.
+func lostPasses(ds []runfile.Damage) int {
+	n := 0
+	for _, d := range ds {
+		if !strings.HasPrefix(d.Reason, "pass ") {
+			n++
 		}
-		passes = append(passes, p)
 	}
-	return passes, nil
+	return n
+}
+
+// passList names passes as the user counts them, from 1, shortened when
+// long.
+func passList(ix []int) string {
+	var parts []string
+	for i, x := range ix {
+		if i == 10 {
+			parts = append(parts, fmt.Sprintf("and %d more", len(ix)-10))
+			break
+		}
+		parts = append(parts, fmt.Sprint(x+1))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -20,6 +20,7 @@ type progressBar struct {
 	interval time.Duration
 	pending  *trainer.Progress // the latest update not yet drawn
 	maxSteps int               // --max-steps; 0: the epochs set the end
+	saved    func() int        // passes in the run file: a pass is announced once it is there
 }
 
 func newProgressBar(w io.Writer, maxSteps int) *progressBar {
@@ -55,6 +56,13 @@ func (b *progressBar) draw(p trainer.Progress) {
 	line := fmt.Sprintf("epoch %d/%d [%s%s] %s  loss %.4f  acc %5.1f%%  %.0f img/s",
 		p.Epoch, p.Epochs, strings.Repeat("#", filled), strings.Repeat(".", width-filled),
 		count, p.Loss, 100*p.Accuracy, p.ImagesPerSecond)
+	if b.saved != nil {
+		n, unit := b.saved(), "passes"
+		if n == 1 {
+			unit = "pass"
+		}
+		line += fmt.Sprintf("  %d %s saved", n, unit)
+	}
 	if b.tty {
 		fmt.Fprintf(b.w, "\r%s\033[K", line)
 	} else {

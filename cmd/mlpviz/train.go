@@ -153,6 +153,10 @@ func (f *trainFlags) outputs(set map[string]bool) error {
 	if err := checkOutput(f.output, name, f.force); err != nil {
 		return err
 	}
+	// --force replaces a finished run, never one another process is writing.
+	if err := runfile.CheckNotBusy(f.output); err != nil {
+		return err
+	}
 	if f.window.record != "" {
 		if err := checkOutput(f.window.record, "--record", true); err != nil {
 			return err
@@ -240,6 +244,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	trainCtx, stopTraining := context.WithCancel(ctx)
 	defer stopTraining()
 	bar := newProgressBar(stderr, f.cfg.MaxSteps)
+	bar.saved = sink.Passes
 	var status atomic.Pointer[engine.Status]
 	status.Store(&engine.Status{State: "training"})
 	done := make(chan trainOutcome, 1)
@@ -251,12 +256,15 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if f.headless {
 		o = <-done
 	} else {
-		src, err := engine.OpenSource(f.output, sink.Latest())
+		// The file as the writer has it: under a temporary name until its
+		// first pass when it replaces another run.
+		r, err := sink.OpenReader()
 		if err != nil {
 			stopTraining()
 			<-done
 			return err
 		}
+		src := engine.NewSource(r, sink.Latest())
 		win.Live, win.WaitForPass = true, true
 		win.Stop = ctx.Done() // Ctrl-C closes the window too
 		win.OnRecorded = func(s string) { fmt.Fprintln(stderr, "mlpviz: recorded", s) }
@@ -269,7 +277,11 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 			o.err = werr
 		}
 	}
-	fmt.Fprintf(stderr, "mlpviz: run file %s: %d passes, %d bytes\n", f.output, sink.Passes(), sink.Bytes())
+	if sink.Kept() {
+		fmt.Fprintf(stderr, "mlpviz: no pass was collected, so %s keeps the run it held\n", f.output)
+	} else {
+		fmt.Fprintf(stderr, "mlpviz: run file %s: %d passes, %d bytes\n", f.output, sink.Passes(), sink.Bytes())
+	}
 	if f.collection != "" && o.writeErr == nil {
 		n, err := writeCollection(f.output, f.collection)
 		if err != nil {

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -131,6 +133,8 @@ func runRender(args []string, stdout, stderr io.Writer) error {
 	fps := fs.Int("fps", 60, "`frames` per second")
 	spp := fs.Float64("seconds-per-pass", 0.5, "`seconds` each pass is shown")
 	colourRange := fs.String("range", "layer", "activation colour `range`: layer or global")
+	force := fs.Bool("force", false, "overwrite an existing video")
+	skip := fs.Bool("skip-damaged", false, "leave out damaged passes, saying which, instead of refusing a damaged run")
 	path, err := parseWithFile(fs, args, stdout)
 	if err != nil {
 		return err
@@ -151,7 +155,7 @@ func runRender(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := checkOutput(*out, "-o", true); err != nil {
+	if err := checkOutput(*out, "-o", *force); err != nil {
 		return err
 	}
 	if err := video.CheckPath(*out); err != nil {
@@ -161,16 +165,37 @@ func runRender(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	src := engine.NewSource(r, nil)
-	defer src.Close()
+	defer r.Close()
 	if err := engine.CheckDisplay(); err != nil {
 		return err
 	}
+	if err := checkDamage(r, *skip, stderr); err != nil {
+		return err
+	}
+	src := engine.NewSource(r, nil)
 	if src.Len() == 0 {
 		return fmt.Errorf("%s has no passes to render", path)
 	}
+	// The video is made under a temporary name beside it, with its
+	// extension (the encoder goes by it), and renamed into place only
+	// when whole: a failed or killed render leaves no cut video.
+	tmp, err := os.CreateTemp(filepath.Dir(*out), "."+strings.TrimSuffix(filepath.Base(*out), filepath.Ext(*out))+".*.partial"+filepath.Ext(*out))
+	if err != nil {
+		return fmt.Errorf("-o %s: %w", *out, err)
+	}
+	tmp.Close()
+	defer os.Remove(tmp.Name())
+	opt.Record = tmp.Name()
 	opt.Render = &engine.RenderPlan{FPS: *fps, SecondsPerPass: *spp}
-	opt.OnRecorded = func(s string) { fmt.Fprintln(stderr, "mlpviz: rendered", s) }
+	var done string
+	opt.OnRecorded = func(s string) { done = strings.Replace(s, tmp.Name(), *out, 1) }
 	fmt.Fprintf(stderr, "mlpviz: rendering %d passes into %d frames at %dx%d\n", src.Len(), opt.Render.Frames(src.Len()), w, h)
-	return engine.Run(src, opt)
+	if err := engine.Run(src, opt); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), *out); err != nil {
+		return fmt.Errorf("-o %s: %w", *out, err)
+	}
+	fmt.Fprintln(stderr, "mlpviz: rendered", done)
+	return nil
 }

@@ -146,6 +146,9 @@ func (r *Reader) load() error {
 		return fmt.Errorf("%s: file ends inside the magic (%d of %d bytes)", r.name, len(got), magicLen)
 	}
 	version := int(le.Uint16(m[4:]))
+	if le.Uint16(m[6:]) != 0 {
+		return fmt.Errorf("%s: the magic's reserved bytes are not zero: damaged", r.name)
+	}
 	if version > FormatVersion {
 		return fmt.Errorf("%s: format version %d is newer than this mlpviz reads (%d); update mlpviz", r.name, version, FormatVersion)
 	}
@@ -276,7 +279,7 @@ func (r *Reader) scan(open bool) (added int, err error) {
 			if re.partial {
 				r.scanOff = off
 				if open {
-					r.partial = &Damage{Offset: off, Reason: re.reason}
+					r.partial = &Damage{Offset: off, Reason: re.reason, Partial: true}
 				}
 				return added, nil
 			}
@@ -370,7 +373,7 @@ func (r *Reader) footerAfterIndex(off, end int64, open bool) error {
 	if left < footerLen {
 		r.scanOff = off
 		if open {
-			r.partial = &Damage{Offset: end, Reason: fmt.Sprintf("truncated footer: %d of %d bytes", left, footerLen)}
+			r.partial = &Damage{Offset: end, Reason: fmt.Sprintf("truncated footer: %d of %d bytes", left, footerLen), Partial: true}
 		}
 		return nil
 	}
@@ -517,6 +520,32 @@ func (r *Reader) Pass(i int) (*collector.Pass, error) {
 		return nil, fmt.Errorf("cannot read pass %d of %s: %w", i, r.name, bare(err))
 	}
 	return p, nil
+}
+
+// SkipDamaged decodes every pass and leaves out of the Reader those that
+// fail, so that Len and Pass then cover the whole passes only; it returns
+// how the passes left out were numbered before. Their damage stays in
+// Damages. It holds one decoded pass at a time.
+func (r *Reader) SkipDamaged() (skipped []int) {
+	var keep []int
+	for i := range r.Len() {
+		if _, err := r.Pass(i); err != nil {
+			skipped = append(skipped, i)
+		} else {
+			keep = append(keep, i)
+		}
+	}
+	if len(skipped) == 0 {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	offsets, seqs, ends := r.offsets[:0:0], r.seqs[:0:0], r.ends[:0:0]
+	for _, i := range keep {
+		offsets, seqs, ends = append(offsets, r.offsets[i]), append(seqs, r.seqs[i]), append(ends, r.ends[i])
+	}
+	r.offsets, r.seqs, r.ends, r.bad = offsets, seqs, ends, nil
+	return skipped
 }
 
 // readPass reads the pass record at off, which should carry seq and, when

@@ -154,6 +154,9 @@ type Options struct {
 type Damage struct {
 	Offset int64
 	Reason string
+	// Partial marks a last record cut short: a writer stopped in the middle
+	// of it (killed, or still writing). The records before it are whole.
+	Partial bool
 }
 
 func (d *Damage) String() string {

@@ -258,13 +258,8 @@ func (w *Writer) OpenReader() (*Reader, error) {
 // an Append of every pass and Close would leave on disk. It serves
 // collections imported on the fly, which need no file (see OpenBytes).
 func Encode(arch *collector.Architecture, passes []*collector.Pass, opt Options) ([]byte, error) {
-	const name = "the run file in memory"
-	w, header, err := newWriter(name, arch, opt)
+	w, err := NewEncoder(arch, opt)
 	if err != nil {
-		return nil, err
-	}
-	var m memSink
-	if err := w.start(&m, header); err != nil {
 		return nil, err
 	}
 	for _, p := range passes {
@@ -276,7 +271,31 @@ func Encode(arch *collector.Architecture, passes []*collector.Pass, opt Options)
 	if err := w.Close(); err != nil {
 		return nil, err
 	}
-	return m.Bytes(), nil
+	return w.Encoded(), nil
+}
+
+// NewEncoder starts a run file in memory, for passes that come one at a
+// time; after Close, Encoded holds its bytes.
+func NewEncoder(arch *collector.Architecture, opt Options) (*Writer, error) {
+	w, header, err := newWriter("the run file in memory", arch, opt)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.start(new(memSink), header); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// Encoded is the run file a Writer from NewEncoder holds: whole once it is
+// closed. It is nil for a Writer of a file.
+func (w *Writer) Encoded() []byte {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if m, ok := w.out.(*memSink); ok {
+		return m.Bytes()
+	}
+	return nil
 }
 
 // newWriter checks what Create and Encode are given and returns a writer
@@ -466,6 +485,28 @@ func (w *Writer) Close() error {
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("closing %s: %w", w.name, err)
 	}
+	return nil
+}
+
+// Abort gives up a file that is to appear whole (Options.Whole) or to
+// replace another: its temporary file is removed and nothing at the path
+// changes. A file written in place is closed as Close would.
+func (w *Writer) Abort() error {
+	w.mu.Lock()
+	if w.temp == "" {
+		w.mu.Unlock()
+		return w.Close()
+	}
+	defer w.mu.Unlock()
+	if w.closed {
+		return nil
+	}
+	w.closed = true
+	w.enc.Close()
+	w.releaseOld()
+	w.out.Close()
+	os.Remove(w.temp)
+	w.temp = ""
 	return nil
 }
 

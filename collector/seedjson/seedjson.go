@@ -195,10 +195,23 @@ func Decode(r io.ReadSeeker, start func(*collector.Architecture) error, pass fun
 // run's are a catalog dataset's. Linear modules get the head's full sizes as
 // settings (and Linear modules are added when Modules has none). Every pass
 // must fit arch.Head; nothing is written otherwise.
+//
+// Write holds every pass at once; a Writer (NewWriter) takes one at a time
+// and writes the same bytes.
 func Write(w io.Writer, arch *collector.Architecture, passes []*collector.Pass) error {
-	enc, err := newEncoder(arch, passes)
+	sw, err := NewWriter(w, arch)
 	if err != nil {
 		return err
 	}
-	return enc.write(w)
+	for _, p := range passes {
+		if err := sw.check(p); err != nil {
+			return err
+		}
+	}
+	for _, p := range passes {
+		if err := sw.Pass(p); err != nil {
+			return err
+		}
+	}
+	return sw.Close()
 }

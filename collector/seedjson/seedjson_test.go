@@ -418,7 +418,20 @@ func TestRoundTrip(t *testing.T) {
 // smaller than the architecture's Linear sizes.
 func TestRoundTripCapped(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	arch := &collector.Architecture{
+	arch := cappedArch()
+	passes := []*collector.Pass{randomPass(rng, arch, 10, false), randomPass(rng, arch, 20, false)}
+	got, gotPasses := readString(t, string(writeJSON(t, arch, passes)))
+	if !reflect.DeepEqual(got, arch) {
+		t.Fatalf("architecture\n got %+v\nwant %+v", got, arch)
+	}
+	for i := range passes {
+		samePass(t, i, passes[i], gotPasses[i])
+	}
+}
+
+// cappedArch is an mlpviz run of a CIFAR-10 head under a neuron cap of 8.
+func cappedArch() *collector.Architecture {
+	return &collector.Architecture{
 		Dataset: "cifar10", Model: "cifar10_cnn", InputShape: [3]int{3, 4, 4},
 		ClassNames: []string{"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"},
 		FullHead:   []collector.LinearShape{{In: 40, Out: 30}, {In: 30, Out: 10}},
@@ -428,14 +441,6 @@ func TestRoundTripCapped(t *testing.T) {
 			{Kind: "Linear", Settings: []collector.Setting{{Key: "in_features", Value: "40"}, {Key: "out_features", Value: "30"}, {Key: "bias", Value: "true"}}},
 			{Kind: "ReLU"},
 			{Kind: "Linear", Settings: []collector.Setting{{Key: "in_features", Value: "30"}, {Key: "out_features", Value: "10"}, {Key: "bias", Value: "true"}}}},
-	}
-	passes := []*collector.Pass{randomPass(rng, arch, 10, false), randomPass(rng, arch, 20, false)}
-	got, gotPasses := readString(t, string(writeJSON(t, arch, passes)))
-	if !reflect.DeepEqual(got, arch) {
-		t.Fatalf("architecture\n got %+v\nwant %+v", got, arch)
-	}
-	for i := range passes {
-		samePass(t, i, passes[i], gotPasses[i])
 	}
 }
 

@@ -14,18 +14,32 @@ import (
 	"github.com/mlpviz/mlpviz/collector"
 )
 
-// encoder writes one collection; newEncoder checks everything first, so
-// that a Write that fails writes nothing.
-type encoder struct {
+// Writer writes one collection a pass at a time, as Write does, holding
+// no pass: only the architecture's opening part, the number of passes
+// written and a buffer it reuses for a pass's text, which it writes out in
+// pieces of about 64 KiB.
+//
+// Write checks every pass before it writes anything; a Writer cannot, so
+// when Pass refuses a pass, the passes before it have been written. A
+// caller that must not leave a partial collection writes to a temporary
+// file and discards it on error.
+type Writer struct {
+	w      io.Writer
 	arch   *collector.Architecture
-	passes []*collector.Pass
-	header []byte           // up to the first pass
+	header []byte           // up to the first pass; nil once written
 	tags   []string         // of the head's Linear layers
 	ds     *catalog.Dataset // nil when the run's dataset is not one of the catalog's
 	first  int              // number of the first pass
+	n      int              // passes written
+	buf    []byte           // text of the pass being written, up to spillSize and a row
+	err    error            // the first failure to write; every later call returns it
+	closed bool
 }
 
-func newEncoder(arch *collector.Architecture, passes []*collector.Pass) (*encoder, error) {
+// NewWriter checks arch as Write does and returns a Writer that writes
+// the collection to w. It writes nothing yet: the opening part, which
+// depends on arch alone, goes out with the first pass or with Close.
+func NewWriter(w io.Writer, arch *collector.Architecture) (*Writer, error) {
 	if arch == nil {
 		return nil, errors.New("write: nil architecture")
 	}
@@ -44,19 +58,99 @@ func newEncoder(arch *collector.Architecture, passes []*collector.Pass) (*encode
 	if !validShape(arch.InputShape) {
 		return nil, fmt.Errorf("write: input shape %v", arch.InputShape)
 	}
-	e := &encoder{arch: arch, passes: passes, ds: catalog.LookupDataset(arch.Dataset), first: 1}
+	e := &Writer{w: w, arch: arch, ds: catalog.LookupDataset(arch.Dataset), first: 1}
 	if err := e.layout(full); err != nil {
 		return nil, err
 	}
-	for _, p := range passes {
-		if err := e.check(p); err != nil {
-			return nil, err
-		}
+	return e, nil
+}
+
+// Pass checks p against the architecture as Write checks each pass, with
+// the same errors, and writes it. A refused pass writes nothing, and the
+// Writer may go on with the next. The first pass written decides the
+// numbering, as in Write: "0" for one whose loss and accuracy are both NaN,
+// else "1". Pass keeps no reference to p. A failure to write may leave
+// part of p written; that error ends the Writer, and every later call
+// returns it.
+func (e *Writer) Pass(p *collector.Pass) error {
+	if e.err != nil {
+		return e.err
 	}
-	if len(passes) > 0 && isNaN(passes[0].Loss) && isNaN(passes[0].Accuracy) {
+	if e.closed {
+		return errors.New("write: pass after Close")
+	}
+	if err := e.check(p); err != nil {
+		return err
+	}
+	if e.n == 0 && isNaN(p.Loss) && isNaN(p.Accuracy) {
 		e.first = 0
 	}
-	return e, nil
+	if err := e.writeHeader(); err != nil {
+		return err
+	}
+	e.buf = e.appendPass(e.buf[:0], e.first+e.n, p)
+	if e.err == nil {
+		e.emit(e.buf)
+	}
+	if e.err != nil {
+		return e.err
+	}
+	e.n++
+	return nil
+}
+
+// spillSize is how much of a pass's text the Writer holds before it writes
+// it out, so that a pass of any size (an uncapped cnn_large pass is tens of
+// megabytes of text) takes a buffer of about this size.
+const spillSize = 64 << 10
+
+// spill writes out the text b holds of the pass being written once it
+// reaches spillSize, and returns b emptied; after a failure it only empties it.
+func (e *Writer) spill(b []byte) []byte {
+	if len(b) < spillSize {
+		return b
+	}
+	if e.err == nil {
+		e.emit(b)
+	}
+	return b[:0]
+}
+
+// emit writes text of the pass being written.
+func (e *Writer) emit(b []byte) {
+	if _, err := e.w.Write(b); err != nil {
+		e.err = fmt.Errorf("write pass %d: %w", e.n, err)
+	}
+}
+
+// Close writes the end of the collection (the opening part too when no
+// pass was written). It does not close the io.Writer; a second Close
+// writes nothing.
+func (e *Writer) Close() error {
+	if e.err != nil || e.closed {
+		return e.err
+	}
+	e.closed = true
+	e.buf = nil
+	if err := e.writeHeader(); err != nil {
+		return err
+	}
+	if _, err := io.WriteString(e.w, "\n}\n"); err != nil {
+		e.err = fmt.Errorf("write: %w", err)
+	}
+	return e.err
+}
+
+func (e *Writer) writeHeader() error {
+	if e.header == nil {
+		return nil
+	}
+	if _, err := e.w.Write(e.header); err != nil {
+		e.err = fmt.Errorf("write: %w", err)
+		return e.err
+	}
+	e.header = nil
+	return nil
 }
 
 func isNaN(x float32) bool { return math.IsNaN(float64(x)) }
@@ -65,7 +159,7 @@ func isNaN(x float32) bool { return math.IsNaN(float64(x)) }
 // the modules between the collector's two Identity wrappers, after the
 // seed's entry for the model when it is one of the seed's, each Linear with
 // the head's full sizes as its settings.
-func (e *encoder) layout(full []collector.LinearShape) error {
+func (e *Writer) layout(full []collector.LinearShape) error {
 	mods := e.arch.Modules
 	linears := 0
 	for _, m := range mods {
@@ -176,7 +270,7 @@ func appendSetting(b []byte, v string) []byte {
 
 // check refuses a pass that does not fit the architecture: the one check
 // every writer of passes makes, and the wall time this format must hold.
-func (e *encoder) check(p *collector.Pass) error {
+func (e *Writer) check(p *collector.Pass) error {
 	if err := e.arch.Check(p); err != nil {
 		return fmt.Errorf("write: %w", err)
 	}
@@ -188,26 +282,9 @@ func (e *encoder) check(p *collector.Pass) error {
 	return nil
 }
 
-func (e *encoder) write(w io.Writer) error {
-	if _, err := w.Write(e.header); err != nil {
-		return fmt.Errorf("write: %w", err)
-	}
-	var b []byte
-	for i, p := range e.passes {
-		b = e.appendPass(b[:0], e.first+i, p)
-		if _, err := w.Write(b); err != nil {
-			return fmt.Errorf("write pass %d: %w", i, err)
-		}
-	}
-	if _, err := io.WriteString(w, "\n}\n"); err != nil {
-		return fmt.Errorf("write: %w", err)
-	}
-	return nil
-}
-
 // appendPass writes one pass in the order the seed fills it: the image (a
 // forward argument), the layers (hooks), then main.py's registered values.
-func (e *encoder) appendPass(b []byte, num int, p *collector.Pass) []byte {
+func (e *Writer) appendPass(b []byte, num int, p *collector.Pass) []byte {
 	a := e.arch
 	b = append(b, ",\n\""...)
 	b = strconv.AppendInt(b, int64(num), 10)
@@ -230,7 +307,7 @@ func (e *encoder) appendPass(b []byte, num int, p *collector.Pass) []byte {
 			if ch > 0 {
 				b = append(b, ',')
 			}
-			b = appendMatrix(b, img[ch*h*w:(ch+1)*h*w], h, w)
+			b = e.appendMatrix(b, img[ch*h*w:(ch+1)*h*w], h, w)
 		}
 		b = append(b, ']')
 	}
@@ -240,12 +317,12 @@ func (e *encoder) appendPass(b []byte, num int, p *collector.Pass) []byte {
 		b = append(b, `{"input": `...)
 		b = appendVector(b, l.Input)
 		b = append(b, `, "weight": `...)
-		b = appendMatrix(b, l.Weight, h.Out, h.In)
+		b = e.appendMatrix(b, l.Weight, h.Out, h.In)
 		b = append(b, `, "bias": `...)
 		b = appendVector(b, l.Bias)
 		if len(l.GradWeight) > 0 {
 			b = append(b, `, "grad_weight": `...)
-			b = appendMatrix(b, l.GradWeight, h.Out, h.In)
+			b = e.appendMatrix(b, l.GradWeight, h.Out, h.In)
 		}
 		if len(l.GradBias) > 0 {
 			b = append(b, `, "grad_bias": `...)
@@ -299,7 +376,7 @@ func (e *encoder) appendPass(b []byte, num int, p *collector.Pass) []byte {
 // appendClass writes class i as main.py does, [i, name], with the name
 // torchvision gives the class when the run's classes are a catalog
 // dataset's, else the run's own name, else the index.
-func (e *encoder) appendClass(b []byte, i int) []byte {
+func (e *Writer) appendClass(b []byte, i int) []byte {
 	name, ok := torchLabel(e.ds, i, e.arch.ClassNames)
 	switch {
 	case ok:
@@ -340,14 +417,16 @@ func appendVector(b []byte, v []float32) []byte {
 	return append(b, ']')
 }
 
-// appendMatrix writes a row-major rows×cols matrix as nested arrays.
-func appendMatrix(b []byte, m []float32, rows, cols int) []byte {
+// appendMatrix writes a row-major rows×cols matrix as nested arrays,
+// spilling the text between rows.
+func (e *Writer) appendMatrix(b []byte, m []float32, rows, cols int) []byte {
 	b = append(b, '[')
 	for r := range rows {
 		if r > 0 {
 			b = append(b, ',')
 		}
 		b = appendVector(b, m[r*cols:(r+1)*cols])
+		b = e.spill(b)
 	}
 	return append(b, ']')
 }
