@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what building and testing mlpviz needs on a Debian/Ubuntu machine,
 # skipping whatever is already there: the X11/GL headers Ebitengine builds
-# against, Xvfb for the window tests, ffmpeg for video, and the Go modules.
+# against, Xvfb for the window tests, ffmpeg for video, GNU time for the
+# tests that measure a command's peak memory, and the Go modules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(pkg-config libgl1-mesa-dev libxcursor-dev libxi-dev libxinerama-dev
-  libxrandr-dev libxxf86vm-dev xvfb xauth ffmpeg)
+  libxrandr-dev libxxf86vm-dev xvfb xauth ffmpeg time)
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then

@@ -33,6 +33,9 @@ type summary struct {
 	DamageReason  string                  `json:"damage_reason,omitempty"`
 	Damages       int                     `json:"damages"` // damaged places found
 	WholePasses   int                     `json:"whole_passes"`
+	// ExpectedPasses counts the passes written, by their sequence numbers,
+	// including those damage hides from the scan.
+	ExpectedPasses int `json:"expected_passes"`
 }
 
 // openFailure is what inspect --json prints for a file it cannot read as
@@ -68,7 +71,7 @@ func runInspect(args []string, stdout, stderr io.Writer) error {
 		printSummary(stdout, path, s)
 	}
 	if s.Damaged {
-		return exitError{1, fmt.Sprintf("%s is damaged at byte %d (%s); %d of its passes are whole", path, *s.DamageOffset, s.DamageReason, s.WholePasses)}
+		return exitError{1, fmt.Sprintf("%s is damaged at byte %d (%s); %d of its %d passes are whole", path, *s.DamageOffset, s.DamageReason, s.WholePasses, s.ExpectedPasses)}
 	}
 	return nil
 }
@@ -87,7 +90,7 @@ func summarize(r *runfile.Reader, verify bool) *summary {
 	s := &summary{
 		FormatVersion: r.FormatVersion(), Dataset: a.Dataset, Model: a.Model, Precision: r.Precision().String(),
 		Passes: r.Len(), Layers: a.Head, NeuronCap: a.NeuronCap, Gradients: a.Gradients,
-		Bytes: r.Size(), Closed: r.Closed(), Verified: verify,
+		Bytes: r.Size(), Closed: r.Closed(), Verified: verify, ExpectedPasses: max(r.Len(), r.Expected()),
 	}
 	var first, last *collector.Pass
 	look := func(i int) {

@@ -108,7 +108,7 @@ func checkDamage(r *runfile.Reader, skip bool, stderr io.Writer) error {
 	}
 	if !skip {
 		return fmt.Errorf("%s is damaged at byte %d (%s): %d of its %d passes are whole; add --skip-damaged to leave the damaged ones out",
-			r.Name(), serious[0].Offset, serious[0].Reason, r.Len(), before+lostPasses(serious))
+			r.Name(), serious[0].Offset, serious[0].Reason, r.Len(), max(before, r.Expected()))
 	}
 	what := fmt.Sprintf("%d damaged place(s), the first at byte %d (%s)", len(serious), serious[0].Offset, serious[0].Reason)
 	if len(skipped) > 0 {
@@ -116,18 +116,6 @@ func checkDamage(r *runfile.Reader, skip bool, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "mlpviz: %s: %s; using its %d whole passes\n", r.Name(), what, r.Len())
 	return nil
-}
-
-// lostPasses is a lower bound on the pass records damage hid from the
-// scan: one per damaged place the scan skipped.
-func lostPasses(ds []runfile.Damage) int {
-	n := 0
-	for _, d := range ds {
-		if !strings.HasPrefix(d.Reason, "pass ") {
-			n++
-		}
-	}
-	return n
 }
 
 // passList names passes as the user counts them, from 1, shortened when

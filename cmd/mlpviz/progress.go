@@ -30,6 +30,10 @@ func newProgressBar(w io.Writer, maxSteps int) *progressBar {
 			b.tty, b.interval = true, 100*time.Millisecond
 		}
 	}
+	// MLPVIZ_PROGRESS_EVERY=1s sets how often a log gets a line.
+	if d, err := time.ParseDuration(os.Getenv("MLPVIZ_PROGRESS_EVERY")); err == nil && d > 0 {
+		b.interval = d
+	}
 	return b
 }
 

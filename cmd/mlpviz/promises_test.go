@@ -76,7 +76,7 @@ func TestInspectVerifiesEveryPass(t *testing.T) {
 	if code != 1 || !s.Damaged || s.Passes != 40 || s.WholePasses != 39 || !s.Verified || s.DamageOffset == nil {
 		t.Fatalf("inspect: exit %d, %+v\n%s", code, s, stderr)
 	}
-	if !strings.Contains(stderr, fmt.Sprintf("is damaged at byte %d", *s.DamageOffset)) || !strings.Contains(stderr, "39 of its passes are whole") {
+	if !strings.Contains(stderr, fmt.Sprintf("is damaged at byte %d", *s.DamageOffset)) || !strings.Contains(stderr, "39 of its 40 passes are whole") {
 		t.Fatalf("inspect stderr: %s", stderr)
 	}
 	if q, code, _ := inspectJSON(t, path); code != 1 || !q.Damaged {
@@ -143,16 +143,14 @@ func TestHugeHeadRefused(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "huge.mlpv")
 	os.WriteFile(path, b, 0o644)
 	for _, args := range [][]string{{"inspect", path}, {"inspect", "--json", path}, {"export", path, "-o", path + ".json"}} {
-		cmd := mlpvizCommand(t, args...)
-		out, _ := cmd.CombinedOutput()
-		rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
-		if cmd.ProcessState.ExitCode() != 1 || !strings.Contains(string(out), "256,000,000 weights") {
-			t.Errorf("%v: exit %d\n%s", args, cmd.ProcessState.ExitCode(), out)
+		o := runTimed(t, args...)
+		if o.code != 1 || !strings.Contains(o.stdout+o.stderr, "256,000,000 weights") {
+			t.Errorf("%v: exit %d\n%s%s", args, o.code, o.stdout, o.stderr)
 		}
-		if rss > 200<<20 {
-			t.Errorf("%v: peak RSS %d MB", args, rss>>20)
+		if o.rss > 200<<20 {
+			t.Errorf("%v: peak RSS %d MB", args, o.rss>>20)
 		}
-		t.Logf("%v: exit %d, peak RSS %.1f MB", args[0], cmd.ProcessState.ExitCode(), float64(rss)/(1<<20))
+		t.Logf("%v: exit %d, peak RSS %.1f MB", args[0], o.code, float64(o.rss)/(1<<20))
 	}
 }
 
@@ -239,11 +237,11 @@ func TestForceKeepsOldRun(t *testing.T) {
 	}
 }
 
-// TestHugeValueNotEchoed: a 50 MB value in a profile comes back in an
+// TestHugeValueNotEchoed: a 5 MB value in a profile comes back in an
 // error of a few hundred bytes.
 func TestHugeValueNotEchoed(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "big.yaml")
-	os.WriteFile(path, []byte("dataset: "+strings.Repeat("x", 50<<20)+"\n"), 0o644)
+	os.WriteFile(path, []byte("dataset: "+strings.Repeat("x", 5<<20)+"\n"), 0o644)
 	code, _, stderr := runCLI(t, "train", "--headless", "--profile", path)
 	if code != 2 || len(stderr) > 2000 || !strings.Contains(stderr, "bytes left out") {
 		t.Fatalf("exit %d, %d bytes of stderr: %.300s", code, len(stderr), stderr)

@@ -164,3 +164,26 @@ func TestCreateFails(t *testing.T) {
 		t.Fatalf("Create over a file: %v", err)
 	}
 }
+
+// TestInFlightBound: however fast the trainer publishes, no more than
+// InFlight passes are ever published but not yet in the file, so a kill
+// loses at most those.
+func TestInFlightBound(t *testing.T) {
+	pl := create(t)
+	ctx := context.Background()
+	worst := 0
+	for step := 1; step <= 300; step++ {
+		if err := pl.Publish(ctx, testPass(step)); err != nil {
+			t.Fatal(err)
+		}
+		// Publish returned: this pass is on its way; the ones before it
+		// beyond InFlight must be in the file already.
+		worst = max(worst, step-pl.Passes())
+	}
+	if worst > InFlight {
+		t.Fatalf("%d passes were in flight at once, the bound is %d", worst, InFlight)
+	}
+	if err := pl.Close(); err != nil || pl.Passes() != 300 {
+		t.Fatalf("Close: %v, %d passes", err, pl.Passes())
+	}
+}

@@ -301,7 +301,10 @@ func (r *Reader) scan(open bool) (added int, err error) {
 			case seq < r.nextSeq:
 				r.addDamage(off, fmt.Sprintf("pass record %d where pass %d belongs: repeated or out of order", seq, r.nextSeq))
 			default:
-				if seq > r.nextSeq {
+				switch {
+				case seq == r.nextSeq+1:
+					r.addDamage(off, fmt.Sprintf("pass %d missing", r.nextSeq))
+				case seq > r.nextSeq:
 					r.addDamage(off, fmt.Sprintf("passes %d to %d missing", r.nextSeq, seq-1))
 				}
 				r.offsets = append(r.offsets, off)
@@ -443,6 +446,15 @@ func (r *Reader) FormatVersion() int { return r.version }
 
 // Precision is how the file stores float arrays.
 func (r *Reader) Precision() Precision { return r.prec }
+
+// Expected is the number of passes the file's records account for: one
+// past the last sequence number found, so that passes lost to damage are
+// counted too (for format version 1 files, those found).
+func (r *Reader) Expected() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return int(r.nextSeq)
+}
 
 // Len is the number of pass records found so far; Pass may still find one
 // of them damaged.
