@@ -129,7 +129,7 @@ func maskedCRC(b []byte) uint32 {
 // head is refused by inspect and export with a clear line, each within
 // 200 MB.
 func TestHugeHeadRefused(t *testing.T) {
-	arch := fmt.Sprintf(`{"dataset":"mnist","model":"cnn","input_shape":[1,28,28],"class_names":["0","1","2","3","4","5","6","7","8","9"],`+
+	arch := (`{"dataset":"mnist","model":"cnn","input_shape":[1,28,28],"class_names":["0","1","2","3","4","5","6","7","8","9"],` +
 		`"head":[{"in":16000,"out":16000},{"in":16000,"out":10}],"full_head":[{"in":16000,"out":16000},{"in":16000,"out":10}]}`)
 	payload := append([]byte{1, 2, 0, 0, 0}, arch...)
 	le := binary.LittleEndian
