@@ -30,6 +30,9 @@ type exitError struct {
 func (e exitError) Error() string { return e.msg }
 
 func main() {
+	if code, ok := supervise(os.Args[1:]); ok {
+		os.Exit(code)
+	}
 	// MLPVIZ_CPUPROFILE=file writes a CPU profile of the whole run, for
 	// "go tool pprof".
 	if path := os.Getenv("MLPVIZ_CPUPROFILE"); path != "" {

@@ -26,7 +26,8 @@ type progressBar struct {
 func newProgressBar(w io.Writer, maxSteps int) *progressBar {
 	b := &progressBar{w: w, interval: 5 * time.Second, maxSteps: maxSteps}
 	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+		// Under the supervisor (supervise_linux.go) stderr is a pipe to a terminal.
+		if st, err := f.Stat(); err == nil && (st.Mode()&os.ModeCharDevice != 0 || os.Getenv("MLPVIZ_STDERR_TTY") == "1") {
 			b.tty, b.interval = true, 100*time.Millisecond
 		}
 	}

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bufio"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -168,7 +171,9 @@ func TestSecondTrainerRefused(t *testing.T) {
 	waitForPasses(t, out, 2)
 	for _, extra := range [][]string{{"--force"}, {}} {
 		code, _, stderr := runCLI(t, append([]string{"train", "--headless", "--offline", "--max-steps", "3", "--interval", "1", "--output", out}, extra...)...)
-		want := fmt.Sprintf("is being written by process %d", first.Process.Pid)
+		// The holder is the first process's supervised child
+		// (supervise_linux.go).
+		want := fmt.Sprintf("is being written by process %d ", childOf(t, first.Process.Pid))
 		if len(extra) == 0 {
 			want = "already exists"
 		}
@@ -189,6 +194,17 @@ func TestSecondTrainerRefused(t *testing.T) {
 			t.Fatalf("pass %d: %v (step %v): the first run's file was disturbed", i, err, p)
 		}
 	}
+}
+
+// childOf is the first child process of pid.
+func childOf(t *testing.T, pid int) int {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		t.Fatalf("process %d has no child", pid)
+	}
+	n, _ := strconv.Atoi(f[0])
+	return n
 }
 
 func waitForPasses(t *testing.T, path string, n int) {
@@ -276,5 +292,54 @@ func TestFailedWritesLeaveNothing(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(dir, ".*")); len(left) != 0 {
 		t.Fatalf("left behind: %v", left)
+	}
+}
+
+// TestOutOfMemoryReported: a training step that runs out of memory is
+// reported in one line with exit status 1, not as the runtime's goroutine
+// dump with the usage status 2. Once the training process (the supervised
+// child) has loaded MNIST and says it is training, it gets an
+// address-space limit 300 MB above what it has, so that its first batch
+// of 4096 cannot be had.
+func TestOutOfMemoryReported(t *testing.T) {
+	if _, err := os.Stat("/usr/bin/prlimit"); err != nil {
+		t.Skip("no prlimit")
+	}
+	cmd := mlpvizCommand(t, "train", "--headless", "--offline", "--batch-size", "4096", "--max-steps", "3", "--interval", "100",
+		"--output", filepath.Join(t.TempDir(), "oom.mlpv"), "--data-dir", t.TempDir())
+	pipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	var out strings.Builder
+	sc := bufio.NewScanner(pipe)
+	for sc.Scan() {
+		out.WriteString(sc.Text() + "\n")
+		if strings.HasPrefix(sc.Text(), "mlpviz: training cnn on mnist") {
+			break
+		}
+	}
+	child := childOf(t, cmd.Process.Pid)
+	var vmKB int64
+	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", child))
+	for _, l := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmSize:"); ok {
+			vmKB, _ = strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		}
+	}
+	limit := fmt.Sprintf("--as=%d", (vmKB<<10)+300<<20)
+	if b, err := exec.Command("/usr/bin/prlimit", "--pid", fmt.Sprint(child), limit).CombinedOutput(); err != nil {
+		t.Fatalf("prlimit: %v %s", err, b)
+	}
+	for sc.Scan() {
+		out.WriteString(sc.Text() + "\n")
+	}
+	cmd.Wait()
+	if cmd.ProcessState.ExitCode() != 1 || !strings.Contains(out.String(), "mlpviz: out of memory") || strings.Contains(out.String(), "goroutine") {
+		t.Fatalf("exit %d\n%.3000s", cmd.ProcessState.ExitCode(), out.String())
 	}
 }
