@@ -204,7 +204,7 @@ func (t *Trainer) Run(ctx context.Context, hooks Hooks) (Result, error) {
 					p.Loss = float32(runLoss / float64(runBatches))
 					p.Accuracy = float32(runCorrect) / float32(runSeen)
 					if err := hooks.Pass(p); err != nil {
-						return t.finish(res, images, trainTime), fmt.Errorf("pass at step %d: %w", res.Steps, err)
+						return t.finish(res, images, trainTime), err // the hook names the pass
 					}
 					probe++
 				}

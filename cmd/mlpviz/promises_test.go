@@ -343,3 +343,35 @@ func TestOutOfMemoryReported(t *testing.T) {
 		t.Fatalf("exit %d\n%.3000s", cmd.ProcessState.ExitCode(), out.String())
 	}
 }
+
+// TestTrainFullDisk: a run whose disk fills (files limited to 100 KB)
+// fails, its closing line counts the passes the file holds, and the file
+// reads undamaged: the pass that did not fit was cut back off.
+func TestTrainFullDisk(t *testing.T) {
+	if _, err := os.Stat("/usr/bin/prlimit"); err != nil {
+		t.Skip("no prlimit")
+	}
+	out := filepath.Join(t.TempDir(), "full.mlpv")
+	cmd := mlpvizCommand(t, "train", "--headless", "--offline", "--interval", "1", "--batch-size", "8", "--max-steps", "100",
+		"--output", out, "--data-dir", t.TempDir())
+	cmd.Args = append([]string{"prlimit", "--fsize=100000", "--"}, cmd.Args...)
+	cmd.Path = "/usr/bin/prlimit"
+	b, _ := cmd.CombinedOutput()
+	var said int
+	for _, l := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(l, "mlpviz: run file "+out+": "); ok {
+			fmt.Sscanf(rest, "%d passes", &said)
+		}
+	}
+	if cmd.ProcessState.ExitCode() != 1 || !strings.Contains(string(b), "file too large") || said == 0 {
+		t.Fatalf("exit %d\n%s", cmd.ProcessState.ExitCode(), b)
+	}
+	r, err := runfile.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if got, bad := r.Len(), r.Damage(); got != said || bad != nil {
+		t.Fatalf("the closing line said %d passes; the file holds %d, damage %v", said, got, bad)
+	}
+}

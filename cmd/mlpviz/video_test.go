@@ -193,3 +193,33 @@ func TestHiDPIScale(t *testing.T) {
 		t.Errorf("no neurons drawn at scale 2 (%d)", n)
 	}
 }
+
+// TestRenderFullDisk: a render whose video cannot be written whole (files
+// limited to 50 KB) fails without saying it rendered anything, and leaves
+// neither the video nor its temporary file; an existing video needs
+// --force.
+func TestRenderFullDisk(t *testing.T) {
+	needDisplay(t)
+	needFFmpeg(t)
+	run := trainedRun(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "v.mp4")
+	cmd := mlpvizCommand(t, "render", run, "-o", out, "--size", "640x400", "--fps", "10")
+	cmd.Args = append([]string{"prlimit", "--fsize=50000", "--"}, cmd.Args...)
+	cmd.Path = "/usr/bin/prlimit"
+	b, _ := cmd.CombinedOutput()
+	if cmd.ProcessState.ExitCode() == 0 || strings.Contains(string(b), "mlpviz: rendered") {
+		t.Fatalf("render onto a full disk: exit %d\n%s", cmd.ProcessState.ExitCode(), b)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*")); len(left) != 0 {
+		t.Fatalf("left behind: %v", left)
+	}
+	if hidden, _ := filepath.Glob(filepath.Join(dir, ".*")); len(hidden) != 0 {
+		t.Fatalf("left behind: %v", hidden)
+	}
+	os.WriteFile(out, []byte("an old video"), 0o644)
+	b, err := mlpvizCommand(t, "render", run, "-o", out, "--size", "640x400", "--fps", "10").CombinedOutput()
+	if err == nil || !strings.Contains(string(b), "add --force") {
+		t.Fatalf("render over an existing video without --force: %v\n%s", err, b)
+	}
+}
