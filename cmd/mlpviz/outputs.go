@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/mlpviz/mlpviz/internal/tempfile"
 )
 
 // checkOutput refuses, before any work starts, an output path that cannot
@@ -47,7 +49,7 @@ func writeAtomic(path string, write func(io.Writer) error) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	tmp, err := tempfile.Create(dir, "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return err
 	}

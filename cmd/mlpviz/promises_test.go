@@ -104,6 +104,12 @@ func TestInspectVerifiesEveryPass(t *testing.T) {
 	if _, ps := readCollectionFile(t, out); len(ps) != 39 {
 		t.Fatalf("exported %d passes, want 39", len(ps))
 	}
+	// Written through a temporary file, kept with a kept file's mode.
+	mask := syscall.Umask(0)
+	syscall.Umask(mask)
+	if st, _ := os.Stat(out); st.Mode().Perm() != 0o666&^os.FileMode(mask) {
+		t.Fatalf("%s has mode %v, want %v", out, st.Mode().Perm(), 0o666&^os.FileMode(mask))
+	}
 
 	first := filepath.Join(dir, "first.mlpv")
 	os.WriteFile(first, b, 0o644)

@@ -132,7 +132,7 @@ func TestTorture(t *testing.T) {
 	unfinished := orig[:indexOff]
 	dir := t.TempDir()
 	rng := rand.New(rand.NewPCG(2026, 12))
-	var tried, caught, unchanged, peak int64
+	var tried, caught, unchanged, peak, flagged, shorter int64
 	counts := map[string]int{}
 	for _, base := range []struct {
 		name string
@@ -176,9 +176,14 @@ func TestTorture(t *testing.T) {
 				t.Errorf("%s: damaged, but inspect reports the whole original: %s", path, in.stdout)
 			} else {
 				caught++
+				if in.code == 1 {
+					flagged++ // damaged, or no run file at all
+				} else {
+					shorter++ // whole records only, fewer of them or no index: a cut at a record's edge
+				}
 			}
 		}
 	}
-	t.Logf("%d damaged files (%v), %d mutations changed nothing; %d not reported whole; peak RSS %.1f MB",
-		tried, counts, unchanged, caught, float64(peak)/(1<<20))
+	t.Logf("%d damaged files (%v), %d mutations changed nothing; %d not reported whole: %d with exit 1, %d read as a shorter or unfinished run; peak RSS %.1f MB",
+		tried, counts, unchanged, caught, flagged, shorter, float64(peak)/(1<<20))
 }

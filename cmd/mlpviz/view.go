@@ -14,6 +14,7 @@ import (
 
 	"github.com/mlpviz/mlpviz/engine"
 	"github.com/mlpviz/mlpviz/engine/video"
+	"github.com/mlpviz/mlpviz/internal/tempfile"
 	"github.com/mlpviz/mlpviz/scene"
 )
 
@@ -179,7 +180,7 @@ func runRender(args []string, stdout, stderr io.Writer) error {
 	// The video is made under a temporary name beside it, with its
 	// extension (the encoder goes by it), and renamed into place only
 	// when whole: a failed or killed render leaves no cut video.
-	tmp, err := os.CreateTemp(filepath.Dir(*out), "."+strings.TrimSuffix(filepath.Base(*out), filepath.Ext(*out))+".*.partial"+filepath.Ext(*out))
+	tmp, err := tempfile.Create(filepath.Dir(*out), "."+strings.TrimSuffix(filepath.Base(*out), filepath.Ext(*out))+".*.partial"+filepath.Ext(*out))
 	if err != nil {
 		return fmt.Errorf("-o %s: %w", *out, err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/mlpviz/mlpviz/collector"
+	"github.com/mlpviz/mlpviz/internal/tempfile"
 )
 
 // sink is where a Writer puts its bytes: a file on disk, or memory for
@@ -126,7 +127,7 @@ func Create(path string, arch *collector.Architecture, opt Options) (*Writer, er
 	if w.old, err = claim(path, opt.Force); err != nil {
 		return nil, err
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.partial")
+	f, err := tempfile.Create(dir, "."+filepath.Base(path)+".*.partial")
 	if err == nil {
 		err = lock(f, f.Name())
 	}
