@@ -14,6 +14,7 @@ import (
 
 // runImport converts one of the seed tool's JSON collections to a run file.
 func runImport(args []string, stdout, stderr io.Writer) error {
+	limitMemory()
 	fs := newFlags("import")
 	out := fs.String("o", "", "run `file` to write (required)")
 	force := fs.Bool("force", false, "overwrite an existing output file")
@@ -70,6 +71,7 @@ func orUnknown(s string) string {
 
 // runExport writes a run file back in the PyTorch tool's JSON format.
 func runExport(args []string, stdout, stderr io.Writer) error {
+	limitMemory()
 	fs := newFlags("export")
 	out := fs.String("o", "", "`file` to write (default: standard output)")
 	format := fs.String("format", "json", "output `format`: json (the PyTorch tool's collection format)")

@@ -47,6 +47,7 @@ type openFailure struct {
 }
 
 func runInspect(args []string, stdout, stderr io.Writer) error {
+	limitMemory()
 	fs := newFlags("inspect")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	quick := fs.Bool("quick", false, "read only the header, the index and the first and last pass, not every pass")
@@ -92,17 +93,22 @@ func summarize(r *runfile.Reader, verify bool) *summary {
 		Passes: r.Len(), Layers: a.Head, NeuronCap: a.NeuronCap, Gradients: a.Gradients,
 		Bytes: r.Size(), Closed: r.Closed(), Verified: verify, ExpectedPasses: max(r.Len(), r.Expected()),
 	}
-	var first, last *collector.Pass
+	// Only the figures are kept: a pass can take 70 MB.
+	var first, last struct {
+		step int
+		loss float32
+	}
+	found := false
 	look := func(i int) {
 		p, err := r.Pass(i)
 		if err != nil {
 			return
 		}
 		s.WholePasses++
-		if first == nil {
-			first = p
+		if !found {
+			first.step, first.loss, found = p.Step, p.Loss, true
 		}
-		last = p
+		last.step, last.loss = p.Step, p.Loss
 	}
 	if n := r.Len(); verify {
 		for i := range n {
@@ -115,9 +121,9 @@ func summarize(r *runfile.Reader, verify bool) *summary {
 		}
 		s.WholePasses = n - len(r.Damages()) // an estimate: not every pass was read
 	}
-	if first != nil {
-		s.FirstStep, s.LastStep = &first.Step, &last.Step
-		s.LossFirst, s.LossLast = &first.Loss, &last.Loss
+	if found {
+		s.FirstStep, s.LastStep = &first.step, &last.step
+		s.LossFirst, s.LossLast = &first.loss, &last.loss
 		s.BytesPerPass = r.Size() / int64(r.Len())
 	}
 	if ds := r.Damages(); len(ds) > 0 {

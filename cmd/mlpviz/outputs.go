@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 
 	"github.com/mlpviz/mlpviz/internal/tempfile"
 )
@@ -40,6 +41,14 @@ func checkOutput(path, flagName string, force bool) error {
 		}
 	}
 }
+
+// streamingMemory is the soft memory limit of the commands that hold one
+// pass at a time (inspect, export, import): the largest pass a run file
+// may hold decodes to about 140 MB with its encoding, and without a limit
+// the collector lets the heap grow to twice that between passes.
+const streamingMemory = 150 << 20
+
+func limitMemory() { debug.SetMemoryLimit(streamingMemory) }
 
 // writeAtomic writes a file through a temporary one beside it, renamed
 // into place only once write has succeeded, so a failure or a kill never

@@ -223,13 +223,20 @@ func f16Shift(v []float32) int {
 // the cap limit makes it stop at the size the frame header declared.
 var decoder = sync.OnceValues(func() (*zstd.Decoder, error) {
 	return zstd.NewReader(nil,
+		zstd.WithDecoderLowmem(true),
 		zstd.WithDecoderMaxMemory(maxPassBytes),
 		zstd.WithDecoderMaxWindow(maxPassBytes),
 		zstd.WithDecodeAllCapLimit(true))
 })
 
+// rawBuffers keeps the buffers passes are inflated into: decodePass copies
+// every value out, and a pass can take 70 MB before it is decoded, which a
+// reader of many passes need not allocate again for each.
+var rawBuffers sync.Pool
+
 // decompress inflates a pass record's zstd frame after checking the size it
-// declares against what the architecture allows.
+// declares against what the architecture allows. The caller hands the
+// result back with releaseRaw once it is decoded.
 func decompress(src []byte, s *shape) ([]byte, error) {
 	var h zstd.Header
 	if err := h.Decode(src); err != nil {
@@ -246,14 +253,26 @@ func decompress(src []byte, s *shape) ([]byte, error) {
 		return nil, err
 	}
 	n := int(h.FrameContentSize)
-	out, err := dec.DecodeAll(src, make([]byte, 0, n))
+	var buf []byte
+	if b, ok := rawBuffers.Get().(*[]byte); ok && cap(*b) >= n {
+		buf = (*b)[:0]
+	} else {
+		buf = make([]byte, 0, n)
+	}
+	out, err := dec.DecodeAll(src, buf)
 	if err != nil {
+		releaseRaw(buf)
 		return nil, fmt.Errorf("zstd: %w", err)
 	}
 	if len(out) != n {
 		return nil, fmt.Errorf("zstd frame gave %d bytes, declared %d", len(out), n)
 	}
 	return out, nil
+}
+
+func releaseRaw(b []byte) {
+	b = b[:0]
+	rawBuffers.Put(&b)
 }
 
 // cursor reads the pass encoding, checking every length against the bytes

@@ -588,6 +588,7 @@ func (r *Reader) readPass(off int64, seq uint64, end, size int64) (*collector.Pa
 		return nil, corrupt("%v", err)
 	}
 	p, err := decodePass(raw, &r.shape, r.prec)
+	releaseRaw(raw)
 	if err != nil {
 		return nil, corrupt("decode: %v", err)
 	}
