@@ -503,7 +503,8 @@ func (r *Reader) Size() int64 {
 }
 
 // Pass reads, checks and decodes pass i (0 is the first whole one found).
-// A pass that fails its checks is added to Damages.
+// A pass that fails its checks is added to Damages. Messages count passes
+// from 1, as the timeline does.
 func (r *Reader) Pass(i int) (*collector.Pass, error) {
 	r.mu.RLock()
 	if i < 0 || i >= len(r.offsets) {
@@ -524,10 +525,10 @@ func (r *Reader) Pass(i int) (*collector.Pass, error) {
 				r.bad = map[int]bool{}
 			}
 			r.bad[i] = true
-			r.addDamage(off, fmt.Sprintf("pass %d: %s", i, err))
+			r.addDamage(off, fmt.Sprintf("pass %d: %s", i+1, err))
 		}
 		r.mu.Unlock()
-		return nil, fmt.Errorf("%s: pass %d at offset %d is damaged: %w", r.name, i, off, err)
+		return nil, fmt.Errorf("%s: pass %d at offset %d is damaged: %w", r.name, i+1, off, err)
 	case err != nil:
 		return nil, fmt.Errorf("cannot read pass %d of %s: %w", i, r.name, bare(err))
 	}

@@ -459,7 +459,7 @@ func TestFlipByte(t *testing.T) {
 				}
 				if closed && at > frameHeaderLen {
 					_, err := r.Pass(2)
-					wantErr(t, err, fmt.Sprintf("%s: pass 2 at offset %d is damaged: ", path, bad), "crc mismatch")
+					wantErr(t, err, fmt.Sprintf("%s: pass 3 at offset %d is damaged: ", path, bad), "crc mismatch")
 				}
 				if d := r.Damage(); d == nil || d.Offset != bad || !strings.Contains(d.Reason, "crc mismatch") {
 					t.Fatalf("damage %v, want crc mismatch at offset %d", d, bad)
@@ -594,7 +594,7 @@ func TestInconsistentPass(t *testing.T) {
 				t.Fatalf("Len %d damage %v: the frame itself is sound", r.Len(), r.Damage())
 			}
 			_, err = r.Pass(0)
-			wantErr(t, err, append([]string{fmt.Sprintf("%s: pass 0 at offset %d is damaged: ", w.name, off)}, tc.parts...)...)
+			wantErr(t, err, append([]string{fmt.Sprintf("%s: pass 1 at offset %d is damaged: ", w.name, off)}, tc.parts...)...)
 			if d := r.Damage(); d == nil || d.Offset != off {
 				t.Fatalf("damage %v, want offset %d", d, off)
 			}
