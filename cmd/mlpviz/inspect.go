@@ -119,7 +119,7 @@ func summarize(r *runfile.Reader, verify bool) *summary {
 		if n > 1 {
 			look(n - 1)
 		}
-		s.WholePasses = n - len(r.Damages()) // an estimate: not every pass was read
+		s.WholePasses = max(n-len(r.Damages()), 0) // an estimate: not every pass was read
 	}
 	if found {
 		s.FirstStep, s.LastStep = &first.step, &last.step
