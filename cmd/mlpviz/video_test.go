@@ -223,3 +223,27 @@ func TestRenderFullDisk(t *testing.T) {
 		t.Fatalf("render over an existing video without --force: %v\n%s", err, b)
 	}
 }
+
+// TestRenderDamaged: render refuses a damaged run unless --skip-damaged,
+// which leaves the damaged pass out and says which.
+func TestRenderDamaged(t *testing.T) {
+	needDisplay(t)
+	needFFmpeg(t)
+	run := trainedRun(t)
+	b, _ := os.ReadFile(run)
+	b[len(b)/2] ^= 0x10
+	bad := filepath.Join(t.TempDir(), "bad.mlpv")
+	os.WriteFile(bad, b, 0o644)
+	out := filepath.Join(t.TempDir(), "v.avi")
+	msg, err := mlpvizCommand(t, "render", bad, "-o", out, "--size", "640x400", "--fps", "4").CombinedOutput()
+	if err == nil || !strings.Contains(string(msg), "add --skip-damaged") {
+		t.Fatalf("render of a damaged run: %v\n%s", err, msg)
+	}
+	msg, err = mlpvizCommand(t, "render", bad, "-o", out, "--size", "640x400", "--fps", "4", "--skip-damaged").CombinedOutput()
+	if err != nil || !strings.Contains(string(msg), "left out passes ") || !strings.Contains(string(msg), "rendering 3 passes") {
+		t.Fatalf("render --skip-damaged: %v\n%s", err, msg)
+	}
+	if _, err := os.Stat(out); err != nil {
+		t.Fatal(err)
+	}
+}
