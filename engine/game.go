@@ -124,6 +124,8 @@ type Game struct {
 	plotCursor int
 	bench      *benchRun
 
+	idle idleWatch
+
 	rec      *video.Recorder
 	recBuf   []byte
 	recStart time.Time
@@ -177,6 +179,9 @@ func Run(src *Source, opt Options) error {
 	ebiten.SetWindowTitle(opt.Title)
 	ebiten.SetWindowSize(g.opt.Width, g.opt.Height)
 	ebiten.SetWindowResizingMode(ebiten.WindowResizingModeEnabled)
+	// Draw paints the whole screen, so Ebiten need not clear it, and an
+	// idle window can leave it as it is.
+	ebiten.SetScreenClearedEveryFrame(false)
 	if g.bench != nil { // measure frames, not the display's refresh rate
 		ebiten.SetVsyncEnabled(false)
 		ebiten.SetTPS(ebiten.SyncWithFPS)
@@ -308,12 +313,13 @@ func (g *Game) Update() error {
 		dt = min(max(now.Sub(g.lastUpdate).Seconds(), 0), 0.1)
 	}
 	g.lastUpdate = now
-	g.net.cam.Step(float32(dt))
+	moving := g.net.cam.Step(float32(dt))
 
 	if g.opt.Screenshot != "" && g.opt.Hover >= 0 && g.hovered < 0 {
 		g.hovered = g.opt.Hover
 	}
 	g.net.setHover(g.hovered, g.pinned)
+	g.idle.update(g, now, moving)
 	return nil
 }
 
@@ -457,6 +463,10 @@ func (g *Game) handleMouse(now time.Time, n int) {
 
 // Draw implements ebiten.Game.
 func (g *Game) Draw(screen *ebiten.Image) {
+	if g.idle.idle && g.idle.drawn {
+		return // the screen keeps the last frame (see Run)
+	}
+	g.idle.drawn = g.idle.idle
 	now := time.Now()
 	if g.bench != nil {
 		defer func() { g.bench.work += time.Since(now) }()

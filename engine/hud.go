@@ -19,6 +19,7 @@ import (
 type hudState struct {
 	width                         int
 	fps, ips                      int
+	idle                          bool // not redrawing: the HUD says so instead of a frame rate
 	state                         string
 	step, epoch                   int
 	hasPass, hasStatus            bool
@@ -27,7 +28,7 @@ type hudState struct {
 }
 
 func (g *Game) hudNow() hudState {
-	h := hudState{width: g.width, fps: int(math.Round(g.fpsShown)), mode: g.net.mode, builds: g.net.geom.Builds,
+	h := hudState{width: g.width, fps: int(math.Round(g.fpsShown)), idle: g.idle.idle, mode: g.net.mode, builds: g.net.geom.Builds,
 		nonFinite: g.net.geom.NonFinite, edges: g.net.geom.Edges, all: g.net.geom.AllEdges}
 	if g.opt.Status != nil {
 		st := g.opt.Status()
@@ -63,7 +64,11 @@ func (g *Game) renderHUD(dst *ebiten.Image) {
 		x -= text.Advance(s, f.Mono) + f.px(18)
 	}
 	dim := th.TextDim
-	item(fmt.Sprintf("%3d fps", h.fps), dim)
+	if h.idle {
+		item("idle", dim)
+	} else {
+		item(fmt.Sprintf("%3d fps", h.fps), dim)
+	}
 	if h.hasStatus {
 		item(fmt.Sprintf("%d img/s", h.ips), dim)
 		if h.state != "" {

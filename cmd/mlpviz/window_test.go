@@ -2,14 +2,17 @@ package main
 
 import (
 	"encoding/binary"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mlpviz/mlpviz/collector/runfile"
 )
@@ -235,5 +238,37 @@ func TestWindowNaN(t *testing.T) {
 	}
 	if n := ink(img, image.Rect(0, 0, 1280, 30), func(r, g, b int) bool { return r > 200 && g > 140 && g < 200 && b < 90 }); n < 20 {
 		t.Errorf("the HUD does not show the NaN/Inf count in the warning colour (%d pixels)", n)
+	}
+}
+
+// TestIdleWindowIsCheap: a window left open on a finished run stops
+// redrawing once nothing changes; it then takes a few percent of a core
+// (it took 180 % of the two here before it idled), well under the 30 %
+// this allows for a noisy machine.
+func TestIdleWindowIsCheap(t *testing.T) {
+	needDisplay(t)
+	run := trainedRun(t)
+	cmd := mlpvizCommand(t, "view", run, "--width", "1280", "--height", "800")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	cpu := func() float64 { // seconds of CPU so far, from /proc/PID/stat
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", cmd.Process.Pid))
+		if err != nil {
+			t.Skip("no /proc")
+		}
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+		u, _ := strconv.Atoi(f[11])
+		s, _ := strconv.Atoi(f[12])
+		return float64(u+s) / 100 // USER_HZ
+	}
+	time.Sleep(4 * time.Second)
+	c0, t0 := cpu(), time.Now()
+	time.Sleep(3 * time.Second)
+	share := (cpu() - c0) / time.Since(t0).Seconds()
+	t.Logf("idle window: %.1f %% of one core", 100*share)
+	if share > 0.30 {
+		t.Fatalf("an idle window takes %.0f %% of a core", 100*share)
 	}
 }
