@@ -20,6 +20,7 @@ type hudState struct {
 	width                         int
 	fps, ips                      int
 	idle                          bool // not redrawing: the HUD says so instead of a frame rate
+	recording                     bool // a video is being made: the frame rate is the window's, not the video's, so it stays out
 	state                         string
 	step, epoch                   int
 	hasPass, hasStatus            bool
@@ -28,7 +29,7 @@ type hudState struct {
 }
 
 func (g *Game) hudNow() hudState {
-	h := hudState{width: g.width, fps: int(math.Round(g.fpsShown)), idle: g.idle.idle, mode: g.net.mode, builds: g.net.geom.Builds,
+	h := hudState{width: g.width, fps: int(math.Round(g.fpsShown)), idle: g.idle.idle, recording: g.rec != nil || g.opt.Render != nil, mode: g.net.mode, builds: g.net.geom.Builds,
 		nonFinite: g.net.geom.NonFinite, edges: g.net.geom.Edges, all: g.net.geom.AllEdges}
 	if g.opt.Status != nil {
 		st := g.opt.Status()
@@ -64,9 +65,11 @@ func (g *Game) renderHUD(dst *ebiten.Image) {
 		x -= text.Advance(s, f.Mono) + f.px(18)
 	}
 	dim := th.TextDim
-	if h.idle {
+	switch {
+	case h.recording:
+	case h.idle:
 		item("idle", dim)
-	} else {
+	default:
 		item(fmt.Sprintf("%3d fps", h.fps), dim)
 	}
 	if h.hasStatus {

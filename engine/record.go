@@ -131,8 +131,14 @@ func (g *Game) renderStep(f, n int) bool {
 		}
 		p = collector.Blend(a, b, t)
 	}
-	g.tl.setIndex(i, n)
-	g.pass, g.shown = p, i
+	// The labels are the nearer pass's (collector.Blend), and so is the
+	// timeline's, so that the frame reads one pass throughout.
+	near := i
+	if p != a && t >= 0.5 {
+		near = i + 1
+	}
+	g.tl.setIndex(near, n)
+	g.pass, g.shown = p, near
 	g.net.geom.Build(p, g.net.mode) // offline: on this goroutine, so the frame shows it
 	g.net.adopt()
 	g.input.Set(g.arch, p)
