@@ -153,7 +153,7 @@ func New(src *Source, opt Options) (*Game, error) {
 	g := &Game{
 		opt: opt, src: src, arch: src.Architecture(), theme: th, fonts: fonts, net: net, shown: -1,
 		input: NewInputPanel(th, fonts), probs: NewProbPanel(th, fonts),
-		loss: NewPlotPanel("Loss", th.Positive, th, fonts), acc: NewPlotPanel("Accuracy", th.Good, th, fonts),
+		loss: newLossPlot(th, fonts), acc: newAccuracyPlot(th, fonts),
 		summary: NewSummaryPanel(th, fonts), hovered: -1, pinned: -1, plotsFor: -1, scale: 1,
 	}
 	g.tl.delay = min(max(opt.Delay, minDelay), maxDelay)
@@ -225,7 +225,7 @@ func (g *Game) setScale(s float64) {
 	g.scale, g.fonts = s, fonts
 	th := g.theme
 	g.input, g.probs = NewInputPanel(th, fonts), NewProbPanel(th, fonts)
-	g.loss, g.acc = NewPlotPanel("Loss", th.Positive, th, fonts), NewPlotPanel("Accuracy", th.Good, th, fonts)
+	g.loss, g.acc = newLossPlot(th, fonts), newAccuracyPlot(th, fonts)
 	g.summary = NewSummaryPanel(th, fonts)
 	g.summary.Set(g.arch)
 	g.input.Set(g.arch, g.pass)

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"image"
 	"image/color"
 	"math"
 	"slices"
@@ -481,5 +482,30 @@ func TestPanelSeedPass(t *testing.T) {
 	probs.Set(nil, nil)
 	if probs.missing || !probs.cache.dirty {
 		t.Errorf("no pass after one without probabilities: missing %v, stale %v", probs.missing, probs.cache.dirty)
+	}
+}
+
+// TestPlotBounds: accuracy keeps its 0..1 axis however flat the run, loss
+// starts at 0, and a single pass gets an x axis from step 0 to its step.
+func TestPlotBounds(t *testing.T) {
+	f, err := NewFonts(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	th := DarkTheme()
+	size := image.Pt(320, 120)
+	acc := newAccuracyPlot(th, f)
+	acc.Set([]int{10, 20, 30}, []float32{0.100, 0.108, 0.104}, 2)
+	if l := acc.layout(size); l.lo != 0 || l.hi != 1 {
+		t.Errorf("accuracy axis %g..%g, want 0..1", l.lo, l.hi)
+	}
+	loss := newLossPlot(th, f)
+	loss.Set([]int{10, 20, 30}, []float32{2.30, 2.28, 2.29}, 2)
+	if l := loss.layout(size); l.lo != 0 || l.hi < 2.30 || l.hi > 3 {
+		t.Errorf("loss axis %g..%g, want 0 to just above 2.30", l.lo, l.hi)
+	}
+	loss.Set([]int{20}, []float32{2.3}, 0)
+	if l := loss.layout(size); l.x0 != 0 || l.x1 != 20 {
+		t.Errorf("one pass at step 20: x axis %g..%g, want 0..20", l.x0, l.x1)
 	}
 }

@@ -27,11 +27,23 @@ type PlotPanel struct {
 	steps  []int
 	values []float32
 	cursor int
+
+	// floor and ceil bound the y axis where the metric has natural bounds
+	// (accuracy 0..1, loss from 0), so noise in a flat run does not
+	// fill the plot; NaN leaves that end to the data.
+	floor, ceil float64
 }
 
 // NewPlotPanel makes an empty plot titled title whose line is drawn in c.
 func NewPlotPanel(title string, c color.RGBA, th *Theme, f *Fonts) *PlotPanel {
-	return &PlotPanel{title: title, color: c, th: th, f: f, cursor: -1}
+	return &PlotPanel{title: title, color: c, th: th, f: f, cursor: -1, floor: math.NaN(), ceil: math.NaN()}
+}
+
+// Bounds fixes the y axis to start at floor and end at ceil; NaN leaves an
+// end to the data. Values outside still widen the axis, so none is hidden.
+func (p *PlotPanel) Bounds(floor, ceil float64) {
+	p.floor, p.ceil = floor, ceil
+	p.cache.invalidate()
 }
 
 // Set gives the series: values[i] was measured at steps[i] (when steps is
@@ -53,6 +65,20 @@ func (p *PlotPanel) Set(steps []int, values []float32, cursor int) {
 	p.values = append(p.values[:0], values...)
 	p.cursor = cursor
 	p.cache.invalidate()
+}
+
+// newLossPlot is the loss plot: its axis starts at 0.
+func newLossPlot(th *Theme, f *Fonts) *PlotPanel {
+	p := NewPlotPanel("Loss", th.Positive, th, f)
+	p.Bounds(0, math.NaN())
+	return p
+}
+
+// newAccuracyPlot is the accuracy plot: its axis is 0..1.
+func newAccuracyPlot(th *Theme, f *Fonts) *PlotPanel {
+	p := NewPlotPanel("Accuracy", th.Good, th, f)
+	p.Bounds(0, 1)
+	return p
 }
 
 // Draw draws the panel into r of dst.
@@ -96,13 +122,22 @@ func (p *PlotPanel) layout(size image.Point) plotLayout {
 		return l
 	}
 	l.ok = true
+	if !math.IsNaN(p.floor) {
+		lo = min(lo, p.floor)
+	}
+	if !math.IsNaN(p.ceil) {
+		hi = max(hi, p.ceil)
+	}
 	l.lo, l.hi, l.yStep = niceAxis(lo, hi, 5)
 	l.x0, l.x1 = math.Inf(1), math.Inf(-1)
 	for i := range p.values {
 		l.x0, l.x1 = min(l.x0, p.x(i)), max(l.x1, p.x(i))
 	}
-	if l.x0 == l.x1 {
-		l.x0, l.x1 = l.x0-1, l.x1+1
+	if l.x0 == l.x1 { // one pass: the axis runs from step 0 to it
+		l.x0 = min(l.x0, 0)
+		if l.x0 == l.x1 {
+			l.x1 = l.x0 + 1
+		}
 	}
 	dec := stepDecimals(l.yStep)
 	gutter := int(max(text.Advance(formatTick(l.hi, dec), f.Small), text.Advance(formatTick(l.lo, dec), f.Small)) + f.px(6))
