@@ -228,15 +228,25 @@ func (g *Game) drawBanner(screen *ebiten.Image) {
 		g.bannerCache.invalidate()
 	}
 	v := g.viewRect()
-	g.bannerCache.draw(screen, image.Rect(v.Min.X+g.px(12), v.Min.Y+g.px(10), v.Max.X-g.px(12), v.Min.Y+g.px(40)), g.renderBanner)
+	x0, x1, y0 := v.Min.X+g.px(12), v.Max.X-g.px(12), v.Min.Y+g.px(10)
+	lines := g.bannerLines(x1 - x0)
+	r := image.Rect(x0, y0, x1, y0+int(math.Ceil(float64(len(lines))*lineHeight(g.fonts.Body)+g.fonts.px(14))))
+	g.bannerCache.draw(screen, r, g.renderBanner)
+}
+
+// bannerLines is the banner's message wrapped to its width: up to three
+// lines, so a long path and reason are read whole.
+func (g *Game) bannerLines(width int) []string {
+	return wrapText(g.bannerErr.Error(), g.fonts.Body, float64(width)-g.fonts.px(20), 3)
 }
 
 func (g *Game) renderBanner(dst *ebiten.Image) {
 	r := dst.Bounds()
 	f := g.fonts
 	fillRoundedRect(dst, 0, 0, float32(r.Dx()), float32(r.Dy()), float32(f.px(5)), mix(g.theme.Panel, g.theme.Positive, 0.45))
-	msg := fitText(g.bannerErr.Error(), f.Body, float64(r.Dx())-f.px(20))
-	drawTextMiddle(dst, msg, f.Body, f.px(10), r, g.theme.Text, text.AlignStart)
+	for i, l := range g.bannerLines(r.Dx()) {
+		drawText(dst, l, f.Body, f.px(10), f.px(7)+float64(i)*lineHeight(f.Body), g.theme.Text, text.AlignStart)
+	}
 }
 
 // saveScreenshot writes the screen as a PNG.

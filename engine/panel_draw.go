@@ -4,6 +4,7 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/hajimehoshi/ebiten/v2"
@@ -199,6 +200,31 @@ func fitText(s string, face *text.GoTextFace, maxW float64) string {
 		}
 	}
 	return prefixRunes(s, lo) + ellipsis
+}
+
+// wrapText breaks s at spaces into lines at most maxW pixels wide in face,
+// at most maxLines of them; the last one is cut with an ellipsis if the
+// text goes on, and a word wider than a line is cut the same way.
+func wrapText(s string, face *text.GoTextFace, maxW float64, maxLines int) []string {
+	var lines []string
+	words := strings.Fields(s)
+	for len(words) > 0 && len(lines) < maxLines {
+		line := words[0]
+		n := 1
+		for ; n < len(words); n++ {
+			next := line + " " + words[n]
+			if text.Advance(next, face) > maxW {
+				break
+			}
+			line = next
+		}
+		words = words[n:]
+		if len(lines) == maxLines-1 && len(words) > 0 {
+			line = fitText(line+" "+strings.Join(words, " "), face, maxW)
+		}
+		lines = append(lines, fitText(line, face, maxW))
+	}
+	return lines
 }
 
 // prefixRunes is the first n runes of s.

@@ -509,3 +509,29 @@ func TestPlotBounds(t *testing.T) {
 		t.Errorf("one pass at step 20: x axis %g..%g, want 0..20", l.x0, l.x1)
 	}
 }
+
+// TestWrapText: words fill lines up to the width, the last allowed line
+// ends in an ellipsis when the text goes on, and nothing is wider than asked.
+func TestWrapText(t *testing.T) {
+	f, err := NewFonts(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := "/tmp/runs/a-rather-long-name.mlpv is damaged at byte 611021 (pass 21: crc mismatch): showing its 39 whole passes"
+	w := text.Advance("is damaged at byte 611021 (pass", f.Body)
+	lines := wrapText(msg, f.Body, w, 3)
+	if len(lines) != 3 || !strings.HasSuffix(lines[2], ellipsis) {
+		t.Fatalf("lines %q", lines)
+	}
+	for _, l := range lines {
+		if text.Advance(l, f.Body) > w {
+			t.Errorf("%q is wider than %g", l, w)
+		}
+	}
+	if all := wrapText(msg, f.Body, 1e6, 3); len(all) != 1 || all[0] != msg {
+		t.Errorf("a wide line: %q", all)
+	}
+	if got := strings.Join(wrapText(msg, f.Body, text.Advance(msg, f.Body)/2+20, 3), " "); got != msg {
+		t.Errorf("two lines lose words: %q", got)
+	}
+}
