@@ -141,10 +141,16 @@ func drawTimeline(dst *ebiten.Image, r image.Rectangle, t *timeline, n int, step
 	if t.live {
 		liveColour = th.Text
 	}
+	// The dot and the word are centred together, with a gap between them.
+	liveMid := float64(b.live.Min.X+b.live.Dx()/2) + 0.5*s
 	if liveOn {
-		vector.FillCircle(dst, float32(b.live.Min.X)+float32(9*s), float32(b.live.Min.Y+b.live.Dy()/2), float32(3.5*s), th.Positive, true)
+		const dot, gap = 7.0, 5.0
+		start := liveMid - (dot*s+gap*s+text.Advance("LIVE", f.Bold))/2
+		vector.FillCircle(dst, float32(start+dot*s/2), float32(b.live.Min.Y+b.live.Dy()/2), float32(dot*s/2), th.Positive, true)
+		drawTextMiddle(dst, "LIVE", f.Bold, start+dot*s+gap*s, b.live, liveColour, text.AlignStart)
+	} else {
+		drawTextMiddle(dst, "LIVE", f.Bold, liveMid, b.live, liveColour, text.AlignCenter)
 	}
-	drawTextMiddle(dst, "LIVE", f.Bold, float64(b.live.Min.X+b.live.Dx()/2)+4*s, b.live, liveColour, text.AlignCenter)
 
 	// Slider: track, filled part, knob.
 	ty := float32(b.slider.Min.Y + b.slider.Dy()/2)
