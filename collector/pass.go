@@ -41,6 +41,10 @@ type Architecture struct {
 	Interval   int           `json:"interval"`
 	BatchSize  int           `json:"batch_size"`
 	Seed       int64         `json:"seed"`
+	// Probe says which test image the passes show: its index, the same in
+	// every pass, or "random" for a new one each pass; "" where the writer
+	// did not say (runs written before mlpviz recorded it).
+	Probe string `json:"probe,omitempty"`
 }
 
 // LayerPass is what one Linear layer of the head held for the probe sample.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"time"
 
 	"github.com/mlpviz/mlpviz/catalog"
@@ -32,7 +33,13 @@ type Config struct {
 	Gradients bool // collect the last step's weight and bias gradients
 	NeuronCap int  // the head's widest layer in a pass; 0: full size
 	Workers   int  // CPU goroutines; 0: one per core
+	// Probe is the test image every pass shows, so that passes compare;
+	// ProbeRandom draws a new one for each pass, as the PyTorch tool did.
+	Probe int
 }
+
+// ProbeRandom as Config.Probe shows a new random test image in each pass.
+const ProbeRandom = -1
 
 // Validate reports the first setting that cannot run, in the words of the
 // command-line flag that sets it.
@@ -50,6 +57,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--lr must be a positive number, got %g", c.LR)
 	case c.Dropout >= 1:
 		return fmt.Errorf("--dropout must be in [0, 1), got %g", c.Dropout)
+	case c.Probe < ProbeRandom:
+		return fmt.Errorf("--probe must be a test image index (0 or more) or random, got %d", c.Probe)
 	}
 	return nil
 }
@@ -103,6 +112,9 @@ func New(cfg Config, data *dataset.Dataset) (*Trainer, error) {
 	if err := spec.Takes(data.Name, data.Shape); err != nil {
 		return nil, err
 	}
+	if cfg.Probe >= data.Test.N {
+		return nil, fmt.Errorf("--probe %d: %s has %d test images (0 to %d)", cfg.Probe, data.Name, data.Test.N, data.Test.N-1)
+	}
 	if cfg.BatchSize > data.Train.N {
 		return nil, fmt.Errorf("--batch-size %d is more than the %d training images of %s", cfg.BatchSize, data.Train.N, data.Name)
 	}
@@ -138,6 +150,10 @@ func (t *Trainer) Architecture() *collector.Architecture {
 	a.FullHead = t.fullHead()
 	a.Head = collector.CapHead(a.FullHead, t.cfg.NeuronCap)
 	a.NeuronCap = t.cfg.NeuronCap
+	a.Probe = strconv.Itoa(t.cfg.Probe)
+	if t.cfg.Probe == ProbeRandom {
+		a.Probe = "random"
+	}
 	return a
 }
 
@@ -164,7 +180,7 @@ func (t *Trainer) Run(ctx context.Context, hooks Hooks) (Result, error) {
 	// Running metrics since the last pass, as the seed reports them.
 	var runLoss float64
 	var runCorrect, runSeen, runBatches int
-	probe := 0
+	probes := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x70726f6265))
 	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
 		order := t.rng.Perm(train.N)
 		for b := 0; b < batches; b++ {
@@ -200,13 +216,16 @@ func (t *Trainer) Run(ctx context.Context, hooks Hooks) (Result, error) {
 			}
 			if res.Steps%cfg.Interval == 0 {
 				if hooks.Pass != nil {
-					p := t.Capture(probe%t.data.Test.N, res.Steps, epoch)
+					probe := cfg.Probe
+					if probe == ProbeRandom {
+						probe = probes.IntN(t.data.Test.N)
+					}
+					p := t.Capture(probe, res.Steps, epoch)
 					p.Loss = float32(runLoss / float64(runBatches))
 					p.Accuracy = float32(runCorrect) / float32(runSeen)
 					if err := hooks.Pass(p); err != nil {
 						return t.finish(res, images, trainTime), err // the hook names the pass
 					}
-					probe++
 				}
 				runLoss, runCorrect, runSeen, runBatches = 0, 0, 0, 0
 			}

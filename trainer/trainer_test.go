@@ -3,7 +3,9 @@ package trainer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"testing"
 
@@ -248,5 +250,38 @@ func TestCapturedPassesFitTheCap(t *testing.T) {
 	}
 	if n != 3 {
 		t.Fatalf("%d passes, want 3 (6 steps, interval 2)", n)
+	}
+}
+
+// TestProbe: by default every pass shows the same test image, so passes
+// compare; ProbeRandom shows others; the run file says which.
+func TestProbe(t *testing.T) {
+	data := dataset.Random(catalog.Shape{1, 28, 28}, 512, 16, 1) // 16 steps of 32
+	images := func(probe int) (map[string]bool, string) {
+		cfg := config()
+		cfg.Interval, cfg.MaxSteps, cfg.Probe = 1, 8, probe
+		tr, err := New(cfg, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		if _, err := tr.Run(context.Background(), Hooks{Pass: func(p *collector.Pass) error {
+			seen[fmt.Sprint(p.Image)] = true
+			return nil
+		}}); err != nil {
+			t.Fatal(err)
+		}
+		return seen, tr.Architecture().Probe
+	}
+	if seen, probe := images(3); len(seen) != 1 || probe != "3" {
+		t.Errorf("--probe 3: %d different images in 8 passes, recorded as %q", len(seen), probe)
+	}
+	if seen, probe := images(ProbeRandom); len(seen) < 3 || probe != "random" {
+		t.Errorf("--probe random: %d different images in 8 passes, recorded as %q", len(seen), probe)
+	}
+	cfg := config()
+	cfg.Probe = 16
+	if _, err := New(cfg, data); err == nil || !strings.Contains(err.Error(), "--probe 16: ") {
+		t.Errorf("a probe past the test set: %v", err)
 	}
 }

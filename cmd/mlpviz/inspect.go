@@ -22,6 +22,7 @@ type summary struct {
 	Layers        []collector.LinearShape `json:"layers"`
 	NeuronCap     int                     `json:"neuron_cap"`
 	Gradients     bool                    `json:"gradients"`
+	Probe         string                  `json:"probe"` // the test image passes show: an index, "random", or "" when not recorded
 	LossFirst     *float32                `json:"loss_first"`
 	LossLast      *float32                `json:"loss_last"`
 	Bytes         int64                   `json:"bytes"`
@@ -90,7 +91,7 @@ func summarize(r *runfile.Reader, verify bool) *summary {
 	a := r.Architecture()
 	s := &summary{
 		FormatVersion: r.FormatVersion(), Dataset: a.Dataset, Model: a.Model, Precision: r.Precision().String(),
-		Passes: r.Len(), Layers: a.Head, NeuronCap: a.NeuronCap, Gradients: a.Gradients,
+		Passes: r.Len(), Layers: a.Head, NeuronCap: a.NeuronCap, Gradients: a.Gradients, Probe: a.Probe,
 		Bytes: r.Size(), Closed: r.Closed(), Verified: verify, ExpectedPasses: max(r.Len(), r.Expected()),
 	}
 	// Only the figures are kept: a pass can take 70 MB.
@@ -135,7 +136,15 @@ func summarize(r *runfile.Reader, verify bool) *summary {
 
 func printSummary(w io.Writer, path string, s *summary) {
 	fmt.Fprintf(w, "%s: mlpv format %d, %s precision\n", path, s.FormatVersion, s.Precision)
-	fmt.Fprintf(w, "  run      %s on %s\n", orUnknown(s.Model), orUnknown(s.Dataset))
+	probe := ""
+	switch s.Probe {
+	case "":
+	case "random":
+		probe = ", a random test image each pass"
+	default:
+		probe = ", test image " + s.Probe + " in every pass"
+	}
+	fmt.Fprintf(w, "  run      %s on %s%s\n", orUnknown(s.Model), orUnknown(s.Dataset), probe)
 	head := ""
 	for i, l := range s.Layers {
 		if i == 0 {

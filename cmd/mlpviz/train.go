@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -66,6 +67,7 @@ func newTrainFlags() (*flag.FlagSet, *trainFlags) {
 	fs.IntVar(&f.cfg.NeuronCap, "neuron_cap", 0, "the PyTorch tool's spelling of --neuron-cap")
 	fs.BoolVar(&f.cfg.Gradients, "gradients", false, "also record the last step's weight and bias gradients")
 	fs.Var(&f.precision, "precision", "float `precision` in the run file: f16 (compact) or f32 (every bit)")
+	fs.Var((*probeFlag)(&f.cfg.Probe), "probe", "test `image` every pass shows: its index, or random for a new one each pass as the PyTorch tool did")
 	f.window.register(fs)
 	fs.StringVar(&f.profileName, "profile", "", "settings `profile`: "+strings.Join(configs.Names(), ", ")+" or a YAML file (default: the --dataset's)")
 	return fs, f
@@ -352,6 +354,29 @@ func trainAndEvaluate(ctx context.Context, tr *trainer.Trainer, sink *pipeline.P
 		status.Store(&engine.Status{State: fmt.Sprintf("done · test accuracy %.4f", acc), ImagesPerSecond: ips})
 	}
 	return o
+}
+
+// probeFlag reads --probe: a test image index, or "random".
+type probeFlag int
+
+func (p *probeFlag) String() string {
+	if *p == trainer.ProbeRandom {
+		return "random"
+	}
+	return strconv.Itoa(int(*p))
+}
+
+func (p *probeFlag) Set(s string) error {
+	if strings.EqualFold(s, "random") {
+		*p = trainer.ProbeRandom
+		return nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return fmt.Errorf("want a test image index (0 or more) or random, got %q", s)
+	}
+	*p = probeFlag(n)
+	return nil
 }
 
 // datasetError words a dataset that cannot be had in the command line's

@@ -632,6 +632,7 @@ func (doc *document) finish(arch *collector.Architecture) error {
 	if e := doc.ext; e != nil {
 		arch.Dataset, arch.Model, arch.ClassNames = e.Dataset, e.Model, e.ClassNames
 		arch.Gradients, arch.Interval, arch.BatchSize, arch.Seed = e.Gradients, e.Interval, e.BatchSize, e.Seed
+		arch.Probe = e.Probe
 		if e.InputShape != [3]int{} {
 			if !validShape(e.InputShape) {
 				return fmt.Errorf("the mlpviz input shape %v is not a shape", e.InputShape)

@@ -67,6 +67,7 @@ type archExt struct {
 	Interval   int      `json:"interval"`
 	BatchSize  int      `json:"batch_size"`
 	Seed       int64    `json:"seed"`
+	Probe      string   `json:"probe,omitempty"`
 }
 
 // passExt is the per-pass "mlpviz" object Write adds.

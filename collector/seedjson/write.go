@@ -219,7 +219,7 @@ func (e *Writer) layout(full []collector.LinearShape) error {
 	a := e.arch
 	ext, err := json.Marshal(archExt{
 		Dataset: a.Dataset, Model: a.Model, InputShape: a.InputShape, ClassNames: a.ClassNames,
-		NeuronCap: a.NeuronCap, Gradients: a.Gradients, Interval: a.Interval, BatchSize: a.BatchSize, Seed: a.Seed,
+		NeuronCap: a.NeuronCap, Gradients: a.Gradients, Interval: a.Interval, BatchSize: a.BatchSize, Seed: a.Seed, Probe: a.Probe,
 	})
 	if err != nil {
 		return fmt.Errorf("write: %w", err)
