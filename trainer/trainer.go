@@ -224,6 +224,11 @@ func (t *Trainer) Run(ctx context.Context, hooks Hooks) (Result, error) {
 					p.Loss = float32(runLoss / float64(runBatches))
 					p.Accuracy = float32(runCorrect) / float32(runSeen)
 					if err := hooks.Pass(p); err != nil {
+						if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+							// Stopped while the hook waited (for the disk): a stop, not a failure.
+							res.Stopped = true
+							return t.finish(res, images, trainTime), nil
+						}
 						return t.finish(res, images, trainTime), err // the hook names the pass
 					}
 				}

@@ -285,3 +285,22 @@ func TestProbe(t *testing.T) {
 		t.Errorf("a probe past the test set: %v", err)
 	}
 }
+
+// TestStopWhileHookWaits: cancelling while the pass hook waits (the run
+// file's writer is behind) stops the run cleanly, as a cancel between
+// steps does.
+func TestStopWhileHookWaits(t *testing.T) {
+	tr, err := New(config(), dataset.Random(catalog.Shape{1, 28, 28}, 512, 8, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	res, err := tr.Run(ctx, Hooks{Pass: func(*collector.Pass) error {
+		cancel()
+		<-ctx.Done()
+		return ctx.Err()
+	}})
+	if err != nil || !res.Stopped {
+		t.Fatalf("Run = %+v, %v; want stopped without error", res, err)
+	}
+}
