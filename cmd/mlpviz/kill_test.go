@@ -76,7 +76,7 @@ func TestKillsLoseNoAnnouncedPass(t *testing.T) {
 			}
 		}
 		// The trainer is strace's child: kill it, not strace.
-		pid := tracee(t, cmd.Process.Pid)
+		pid := childOf(t, cmd.Process.Pid)
 		syscall.Kill(pid, syscall.SIGKILL)
 		for range lines {
 		}
@@ -103,14 +103,4 @@ func TestKillsLoseNoAnnouncedPass(t *testing.T) {
 		}
 	}
 	t.Log("\n" + strings.Join(report, "\n"))
-}
-
-// tracee finds the process strace started.
-func tracee(t *testing.T, stracePID int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", stracePID, stracePID))
-	if err != nil || len(strings.Fields(string(b))) == 0 {
-		t.Fatalf("no child of strace: %v", err)
-	}
-	pid, _ := strconv.Atoi(strings.Fields(string(b))[0])
-	return pid
 }

@@ -34,11 +34,16 @@ func quickRun(t *testing.T, steps int) string {
 	return out
 }
 
-// firstPassOffset is where the first pass record of a run file starts:
-// after the magic and the header record.
-func firstPassOffset(t *testing.T, b []byte) int64 {
+// fileSizeLimited makes cmd run with its files limited to fsize bytes
+// (RLIMIT_FSIZE, through prlimit): a disk that fills, for real.
+func fileSizeLimited(t *testing.T, cmd *exec.Cmd, fsize int) {
 	t.Helper()
-	return 8 + 12 + int64(binary.LittleEndian.Uint64(b[8:])) + 4
+	const prlimit = "/usr/bin/prlimit"
+	if _, err := os.Stat(prlimit); err != nil {
+		t.Skip("no prlimit")
+	}
+	cmd.Args = append([]string{"prlimit", fmt.Sprintf("--fsize=%d", fsize), "--"}, cmd.Args...)
+	cmd.Path = prlimit
 }
 
 func flipAt(t *testing.T, path string, off int64) {
@@ -113,7 +118,7 @@ func TestInspectVerifiesEveryPass(t *testing.T) {
 
 	first := filepath.Join(dir, "first.mlpv")
 	os.WriteFile(first, b, 0o644)
-	flipAt(t, first, firstPassOffset(t, b)+40)
+	flipAt(t, first, int64(records(b)[1])+40) // inside the first pass, after the header record
 	if s, code, _ := inspectJSON(t, first); code != 1 || !s.Damaged || s.WholePasses != 39 || *s.FirstStep != 2 {
 		t.Fatalf("pass 0 damaged: exit %d %+v", code, s)
 	}
@@ -282,12 +287,7 @@ func TestFailedWritesLeaveNothing(t *testing.T) {
 	}
 	for _, args := range [][]string{{"export", run, "-o", filepath.Join(dir, "out.json")}, {"import", coll, "-o", filepath.Join(dir, "out.mlpv")}} {
 		cmd := mlpvizCommand(t, args...)
-		cmd.SysProcAttr = nil
-		cmd.Args = append([]string{"prlimit", "--fsize=20000", "--"}, cmd.Args...)
-		cmd.Path = "/usr/bin/prlimit"
-		if _, err := os.Stat(cmd.Path); err != nil {
-			t.Skip("no prlimit")
-		}
+		fileSizeLimited(t, cmd, 20000)
 		out, _ := cmd.CombinedOutput()
 		if cmd.ProcessState.ExitCode() != 1 || !strings.Contains(string(out), "file too large") {
 			t.Errorf("%v: exit %d\n%s", args, cmd.ProcessState.ExitCode(), out)
@@ -354,14 +354,10 @@ func TestOutOfMemoryReported(t *testing.T) {
 // fails, its closing line counts the passes the file holds, and the file
 // reads undamaged: the pass that did not fit was cut back off.
 func TestTrainFullDisk(t *testing.T) {
-	if _, err := os.Stat("/usr/bin/prlimit"); err != nil {
-		t.Skip("no prlimit")
-	}
 	out := filepath.Join(t.TempDir(), "full.mlpv")
 	cmd := mlpvizCommand(t, "train", "--headless", "--offline", "--interval", "1", "--batch-size", "8", "--max-steps", "100",
 		"--output", out, "--data-dir", t.TempDir())
-	cmd.Args = append([]string{"prlimit", "--fsize=100000", "--"}, cmd.Args...)
-	cmd.Path = "/usr/bin/prlimit"
+	fileSizeLimited(t, cmd, 100000)
 	b, _ := cmd.CombinedOutput()
 	var said int
 	for _, l := range strings.Split(string(b), "\n") {

@@ -205,8 +205,7 @@ func TestRenderFullDisk(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "v.mp4")
 	cmd := mlpvizCommand(t, "render", run, "-o", out, "--size", "640x400", "--fps", "10")
-	cmd.Args = append([]string{"prlimit", "--fsize=50000", "--"}, cmd.Args...)
-	cmd.Path = "/usr/bin/prlimit"
+	fileSizeLimited(t, cmd, 50000)
 	b, _ := cmd.CombinedOutput()
 	if cmd.ProcessState.ExitCode() == 0 || strings.Contains(string(b), "mlpviz: rendered") {
 		t.Fatalf("render onto a full disk: exit %d\n%s", cmd.ProcessState.ExitCode(), b)
