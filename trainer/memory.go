@@ -18,19 +18,25 @@ const bytesPerActivation = 10
 // BatchBytes estimates the memory one training step of model takes for
 // batch images, beyond the model and the dataset.
 func BatchBytes(model *catalog.Model, batch int) (uint64, error) {
+	one, err := imageBytes(model)
+	return one * uint64(batch), err
+}
+
+// imageBytes is what one image of a batch costs a training step.
+func imageBytes(model *catalog.Model) (uint64, error) {
 	shapes, err := model.Trace()
 	if err != nil {
 		return 0, err
 	}
-	perImage := 0
+	values := 0
 	for _, s := range shapes {
 		n := 1
 		for _, d := range s {
 			n *= d
 		}
-		perImage += n
+		values += n
 	}
-	return uint64(perImage) * bytesPerActivation * uint64(batch), nil
+	return uint64(values) * bytesPerActivation, nil
 }
 
 // MemoryError is a batch too big for the memory this machine has left.
@@ -60,13 +66,12 @@ func checkMemory(model *catalog.Model, batch int) error {
 	if !ok {
 		return nil
 	}
-	need, err := BatchBytes(model, batch)
+	one, err := imageBytes(model)
 	if err != nil {
 		return err
 	}
-	if need <= avail {
-		return nil
+	if need := one * uint64(batch); need > avail {
+		return &MemoryError{Batch: batch, Need: need, Available: avail, MaxBatch: int(avail / max(one, 1))}
 	}
-	one, _ := BatchBytes(model, 1)
-	return &MemoryError{Batch: batch, Need: need, Available: avail, MaxBatch: int(avail / max(one, 1))}
+	return nil
 }

@@ -34,7 +34,6 @@ type Pipeline struct {
 	path    string
 	ring    *ring.Ring[*collector.Pass]
 	file    *runfile.Writer
-	written atomic.Int64
 	failed  atomic.Pointer[error] // the writer's error; it has stopped
 	drained chan struct{}         // closed when the writer goroutine ends
 	slots   chan struct{}         // one per pass in flight
@@ -79,7 +78,6 @@ func (pl *Pipeline) write(cur *ring.Cursor[*collector.Pass]) {
 				}
 			}
 		}
-		pl.written.Add(1)
 		<-pl.slots
 	}
 }
@@ -139,7 +137,7 @@ func (pl *Pipeline) Close() error {
 
 // Passes is how many passes have reached the file; after a Close without
 // error, every one published.
-func (pl *Pipeline) Passes() int { return int(pl.written.Load()) }
+func (pl *Pipeline) Passes() int { return pl.file.Passes() }
 
 // Kept reports whether Close left an earlier file at the path in place,
 // because the run that was to replace it published no pass.
