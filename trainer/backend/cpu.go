@@ -3,17 +3,26 @@ package backend
 import (
 	"math"
 	"runtime"
-	"sync"
+
+	"github.com/mlpviz/mlpviz/trainer/backend/kernels"
 )
 
-// CPU is the pure-Go backend. It spreads each kernel over all cores by
-// splitting the batch (convolutions, pooling) or the rows of the result
-// (GEMM). A CPU is used by one goroutine at a time: it keeps per-worker
-// scratch buffers between calls so that a training step allocates nothing.
+// CPU is the backend on the host's cores. Its kernels are package kernels'
+// (assembly where the CPU has AVX2 or AVX-512, pure Go elsewhere); the CPU
+// splits each call over a persistent pool of goroutines by images, channels,
+// rows or elements as the shape allows. A CPU is used by one goroutine at a
+// time: it keeps per-worker scratch between calls, so a training step
+// allocates nothing once the batch size is stable.
 type CPU struct {
 	workers int
-	scratch [][]float32 // per worker: im2col columns
+	pool    *pool
+	scratch [][]float32 // per worker: im2col columns and their gradient
 	partial [][]float32 // per worker: weight-gradient partial sums
+
+	// The tasks handed to the pool; kept here so that dispatch allocates nothing.
+	gemm    gemmTask
+	convFwd convForward
+	convBwd convBackward
 }
 
 // NewCPU returns a CPU backend using workers goroutines; workers <= 0 means
@@ -22,11 +31,14 @@ func NewCPU(workers int) *CPU {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	return &CPU{
+	c := &CPU{
 		workers: workers,
+		pool:    newPool(workers),
 		scratch: make([][]float32, workers),
 		partial: make([][]float32, workers),
 	}
+	runtime.AddCleanup(c, func(p *pool) { p.close() }, c.pool)
+	return c
 }
 
 // Name implements Backend.
@@ -34,28 +46,6 @@ func (c *CPU) Name() string { return "cpu" }
 
 // Workers reports how many goroutines each kernel uses.
 func (c *CPU) Workers() int { return c.workers }
-
-// parallel runs f over [0, n) split into at most c.workers contiguous chunks;
-// f receives its worker number so it can use that worker's scratch.
-func (c *CPU) parallel(n int, f func(worker, lo, hi int)) {
-	w := min(c.workers, n)
-	if w <= 1 {
-		if n > 0 {
-			f(0, 0, n)
-		}
-		return
-	}
-	var wg sync.WaitGroup
-	for i := range w {
-		lo, hi := i*n/w, (i+1)*n/w
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(i, lo, hi)
-		}()
-	}
-	wg.Wait()
-}
 
 // grow returns buf resized to n, reusing its storage when large enough.
 func grow(buf []float32, n int) []float32 {
@@ -65,16 +55,69 @@ func grow(buf []float32, n int) []float32 {
 	return buf[:n]
 }
 
-// Gemm implements Backend; rows of C are split across workers when the
-// product is large enough to pay for the goroutines.
+// Gemm implements Backend. A product large enough to pay for the hand-off
+// is split across workers by blocks of columns of C (or rows, when C is
+// narrow), each block a whole number of micro-kernel tiles.
 func (c *CPU) Gemm(transA, transB bool, m, n, k int, a, b []float32, beta float32, out []float32) {
-	if m*n*k < 1<<15 {
-		gemm(transA, transB, m, n, k, a, b, beta, out, 0, m)
+	if m*n*k < 1<<16 || c.workers == 1 {
+		kernels.Sgemm(transA, transB, m, n, k, a, lda(transA, m, k), b, ldb(transB, n, k), beta, out, n)
 		return
 	}
-	c.parallel(m, func(_, lo, hi int) {
-		gemm(transA, transB, m, n, k, a, b, beta, out, lo, hi)
-	})
+	t := &c.gemm
+	*t = gemmTask{transA: transA, transB: transB, m: m, n: n, k: k, a: a, b: b, beta: beta, c: out}
+	t.byCols = n >= m
+	blocks := (m + gemmRowBlock - 1) / gemmRowBlock
+	if t.byCols {
+		blocks = (n + gemmColBlock - 1) / gemmColBlock
+	}
+	c.pool.run(blocks, 0, t)
+	t.a, t.b, t.c = nil, nil, nil
+}
+
+// Splitting granularity for Gemm: multiples of every micro-kernel's tile.
+const (
+	gemmRowBlock = 24
+	gemmColBlock = 64
+)
+
+func lda(transA bool, m, k int) int {
+	if transA {
+		return m
+	}
+	return k
+}
+
+func ldb(transB bool, n, k int) int {
+	if transB {
+		return k
+	}
+	return n
+}
+
+type gemmTask struct {
+	transA, transB, byCols bool
+	m, n, k                int
+	a, b, c                []float32
+	beta                   float32
+}
+
+func (t *gemmTask) run(_, lo, hi int) {
+	la, lb := lda(t.transA, t.m, t.k), ldb(t.transB, t.n, t.k)
+	if t.byCols {
+		j0, j1 := lo*gemmColBlock, min(hi*gemmColBlock, t.n)
+		b := t.b[j0:]
+		if t.transB {
+			b = t.b[j0*lb:]
+		}
+		kernels.Sgemm(t.transA, t.transB, t.m, j1-j0, t.k, t.a, la, b, lb, t.beta, t.c[j0:], t.n)
+		return
+	}
+	i0, i1 := lo*gemmRowBlock, min(hi*gemmRowBlock, t.m)
+	a := t.a[i0*la:]
+	if t.transA {
+		a = t.a[i0:]
+	}
+	kernels.Sgemm(t.transA, t.transB, i1-i0, t.n, t.k, a, la, t.b, lb, t.beta, t.c[i0*t.n:], t.n)
 }
 
 // im2col lays out one image's receptive fields as a (C·R·R)×(OH·OW) matrix.
@@ -138,61 +181,50 @@ func col2im(g ConvGeom, col, dx []float32) {
 	}
 }
 
-// Conv2D implements Backend: im2col and one GEMM per image, images split
-// across workers.
+// Conv2D implements Backend: per image, im2col into the worker's scratch
+// (one image's columns, never the batch's) and one GEMM onto the bias;
+// images are split across workers.
 func (c *CPU) Conv2D(g ConvGeom, x, w, bias, y []float32) {
+	t := &c.convFwd
+	*t = convForward{cpu: c, g: g, x: x, w: w, bias: bias, y: y}
+	c.pool.run(g.N, 0, t)
+	*t = convForward{}
+}
+
+type convForward struct {
+	cpu           *CPU
+	g             ConvGeom
+	x, w, bias, y []float32
+}
+
+func (t *convForward) run(wk, lo, hi int) {
+	g := t.g
 	in, out := g.C*g.H*g.W, g.K*g.OutH()*g.OutW()
 	ckk, hw := g.C*g.R*g.R, g.OutH()*g.OutW()
-	c.parallel(g.N, func(wk, lo, hi int) {
-		col := grow(c.scratch[wk], ckk*hw)
-		c.scratch[wk] = col
-		for n := lo; n < hi; n++ {
-			im2col(g, x[n*in:(n+1)*in], col)
-			yn := y[n*out : (n+1)*out]
-			for k := 0; k < g.K; k++ {
-				row := yn[k*hw : (k+1)*hw]
-				for j := range row {
-					row[j] = bias[k]
-				}
+	col := grow(t.cpu.scratch[wk], ckk*hw)
+	t.cpu.scratch[wk] = col
+	for n := lo; n < hi; n++ {
+		im2col(g, t.x[n*in:(n+1)*in], col)
+		yn := t.y[n*out : (n+1)*out]
+		for k := 0; k < g.K; k++ {
+			row := yn[k*hw : (k+1)*hw]
+			for j := range row {
+				row[j] = t.bias[k]
 			}
-			gemm(false, false, g.K, hw, ckk, w, col, 1, yn, 0, g.K)
 		}
-	})
+		kernels.Sgemm(false, false, g.K, hw, ckk, t.w, ckk, col, hw, 1, yn, hw)
+	}
 }
 
 // Conv2DBackward implements Backend. Each worker sums its images' weight
 // gradients privately; the sums are added to dw and db at the end.
 func (c *CPU) Conv2DBackward(g ConvGeom, x, w, dy, dx, dw, db []float32) {
-	in, out := g.C*g.H*g.W, g.K*g.OutH()*g.OutW()
-	ckk, hw := g.C*g.R*g.R, g.OutH()*g.OutW()
-	nw := len(dw) + len(db)
-	c.parallel(g.N, func(wk, lo, hi int) {
-		col := grow(c.scratch[wk], 2*ckk*hw) // columns, then their gradient
-		c.scratch[wk] = col
-		cols, dcol := col[:ckk*hw], col[ckk*hw:]
-		part := grow(c.partial[wk], nw)
-		c.partial[wk] = part
-		clear(part)
-		pdw, pdb := part[:len(dw)], part[len(dw):]
-		for n := lo; n < hi; n++ {
-			dyn := dy[n*out : (n+1)*out]
-			im2col(g, x[n*in:(n+1)*in], cols)
-			gemm(false, true, g.K, ckk, hw, dyn, cols, 1, pdw, 0, g.K)
-			for k := 0; k < g.K; k++ {
-				var s float32
-				for _, v := range dyn[k*hw : (k+1)*hw] {
-					s += v
-				}
-				pdb[k] += s
-			}
-			if dx != nil {
-				gemm(true, false, ckk, hw, g.K, w, dyn, 0, dcol, 0, ckk)
-				col2im(g, dcol, dx[n*in:(n+1)*in])
-			}
-		}
-	})
+	t := &c.convBwd
+	*t = convBackward{cpu: c, g: g, x: x, w: w, dy: dy, dx: dx, nw: len(dw) + len(db)}
+	c.pool.run(g.N, 0, t)
+	*t = convBackward{}
 	for wk := 0; wk < min(c.workers, g.N); wk++ {
-		part := c.partial[wk][:nw]
+		part := c.partial[wk][:len(dw)+len(db)]
 		for i, v := range part[:len(dw)] {
 			dw[i] += v
 		}
@@ -202,10 +234,46 @@ func (c *CPU) Conv2DBackward(g ConvGeom, x, w, dy, dx, dw, db []float32) {
 	}
 }
 
+type convBackward struct {
+	cpu          *CPU
+	g            ConvGeom
+	x, w, dy, dx []float32
+	nw           int
+}
+
+func (t *convBackward) run(wk, lo, hi int) {
+	g := t.g
+	in, out := g.C*g.H*g.W, g.K*g.OutH()*g.OutW()
+	ckk, hw := g.C*g.R*g.R, g.OutH()*g.OutW()
+	col := grow(t.cpu.scratch[wk], 2*ckk*hw) // columns, then their gradient
+	t.cpu.scratch[wk] = col
+	cols, dcol := col[:ckk*hw], col[ckk*hw:]
+	part := grow(t.cpu.partial[wk], t.nw)
+	t.cpu.partial[wk] = part
+	clear(part)
+	pdw, pdb := part[:g.K*ckk], part[g.K*ckk:]
+	for n := lo; n < hi; n++ {
+		dyn := t.dy[n*out : (n+1)*out]
+		im2col(g, t.x[n*in:(n+1)*in], cols)
+		kernels.Sgemm(false, true, g.K, ckk, hw, dyn, hw, cols, hw, 1, pdw, ckk)
+		for k := 0; k < g.K; k++ {
+			var s float32
+			for _, v := range dyn[k*hw : (k+1)*hw] {
+				s += v
+			}
+			pdb[k] += s
+		}
+		if t.dx != nil {
+			kernels.Sgemm(true, false, ckk, hw, g.K, t.w, ckk, dyn, hw, 0, dcol, hw)
+			col2im(g, dcol, t.dx[n*in:(n+1)*in])
+		}
+	}
+}
+
 // MaxPool2D implements Backend.
 func (c *CPU) MaxPool2D(g PoolGeom, x, y []float32, arg []int32) {
 	oh, ow := g.OutH(), g.OutW()
-	c.parallel(g.N*g.C, func(_, lo, hi int) {
+	c.parallelFunc(g.N*g.C, func(_, lo, hi int) {
 		for p := lo; p < hi; p++ {
 			base := p * g.H * g.W
 			for oy := 0; oy < oh; oy++ {
@@ -375,3 +443,11 @@ func (c *CPU) AdamW(h AdamWHyper, step int, w, g, m, v []float32) {
 		w[i] = w[i]*decay - stepSize*m[i]/denom
 	}
 }
+
+// parallelFunc runs f over the pool; it allocates a closure, so it is for
+// kernels that have not moved to a task yet.
+func (c *CPU) parallelFunc(n int, f func(worker, lo, hi int)) { c.pool.run(n, 0, funcTask(f)) }
+
+type funcTask func(worker, lo, hi int)
+
+func (f funcTask) run(worker, lo, hi int) { f(worker, lo, hi) }
