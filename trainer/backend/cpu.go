@@ -65,20 +65,18 @@ func (c *CPU) Gemm(transA, transB bool, m, n, k int, a, b []float32, beta float3
 	}
 	t := &c.gemm
 	*t = gemmTask{transA: transA, transB: transB, m: m, n: n, k: k, a: a, b: b, beta: beta, c: out}
-	t.byCols = n >= m
-	blocks := (m + gemmRowBlock - 1) / gemmRowBlock
+	t.rows, t.cols = kernels.Tile()
+	// By rows, each worker packs all of B; by columns, all of A. Rows
+	// spread more evenly, so columns only when C has too few rows.
+	t.byCols = m < 4*t.rows*c.workers
+	blocks := (m + t.rows - 1) / t.rows
 	if t.byCols {
-		blocks = (n + gemmColBlock - 1) / gemmColBlock
+		t.cols *= 2 // whole 64-byte lines of C for AVX2 too
+		blocks = (n + t.cols - 1) / t.cols
 	}
 	c.pool.run(blocks, 0, t)
 	t.a, t.b, t.c = nil, nil, nil
 }
-
-// Splitting granularity for Gemm: multiples of every micro-kernel's tile.
-const (
-	gemmRowBlock = 24
-	gemmColBlock = 64
-)
 
 func lda(transA bool, m, k int) int {
 	if transA {
@@ -97,6 +95,7 @@ func ldb(transB bool, n, k int) int {
 type gemmTask struct {
 	transA, transB, byCols bool
 	m, n, k                int
+	rows, cols             int // split granularity: whole micro-kernel tiles
 	a, b, c                []float32
 	beta                   float32
 }
@@ -104,7 +103,7 @@ type gemmTask struct {
 func (t *gemmTask) run(_, lo, hi int) {
 	la, lb := lda(t.transA, t.m, t.k), ldb(t.transB, t.n, t.k)
 	if t.byCols {
-		j0, j1 := lo*gemmColBlock, min(hi*gemmColBlock, t.n)
+		j0, j1 := lo*t.cols, min(hi*t.cols, t.n)
 		b := t.b[j0:]
 		if t.transB {
 			b = t.b[j0*lb:]
@@ -112,7 +111,7 @@ func (t *gemmTask) run(_, lo, hi int) {
 		kernels.Sgemm(t.transA, t.transB, t.m, j1-j0, t.k, t.a, la, b, lb, t.beta, t.c[j0:], t.n)
 		return
 	}
-	i0, i1 := lo*gemmRowBlock, min(hi*gemmRowBlock, t.m)
+	i0, i1 := lo*t.rows, min(hi*t.rows, t.m)
 	a := t.a[i0*la:]
 	if t.transA {
 		a = t.a[i0:]

@@ -122,13 +122,7 @@ func packA(transA bool, a []float32, lda, i0, mc, p0, kc, mr int, dst []float32)
 				copy(d[p*mr:p*mr+rows], src[:rows])
 			}
 		} else {
-			for i := 0; i < rows; i++ {
-				src := a[(i0+s+i)*lda+p0:]
-				src = src[:kc]
-				for p, v := range src {
-					d[p*mr+i] = v
-				}
-			}
+			gather(d, mr, rows, kc, a[(i0+s)*lda+p0:], lda)
 		}
 		if rows < mr {
 			for p := 0; p < kc; p++ {
@@ -145,13 +139,7 @@ func packB(transB bool, b []float32, ldb, p0, kc, j0, nc, nr int, dst []float32)
 		cols := min(nr, nc-t)
 		d := dst[t*kc : t*kc+nr*kc]
 		if transB {
-			for j := 0; j < cols; j++ {
-				src := b[(j0+t+j)*ldb+p0:]
-				src = src[:kc]
-				for p, v := range src {
-					d[p*nr+j] = v
-				}
-			}
+			gather(d, nr, cols, kc, b[(j0+t)*ldb+p0:], ldb)
 		} else {
 			for p := 0; p < kc; p++ {
 				src := b[(p0+p)*ldb+j0+t:]
@@ -162,6 +150,31 @@ func packB(transB bool, b []float32, ldb, p0, kc, j0, nc, nr int, dst []float32)
 			for p := 0; p < kc; p++ {
 				clear(d[p*nr+cols : p*nr+nr])
 			}
+		}
+	}
+}
+
+// gather transposes the first n values of count rows of src (ld floats
+// apart) into dst, value p of row r going to dst[p*stride+r]. Eight rows at
+// a time: eight sequential reads and one short sequential write per step
+// instead of a write stride per value.
+func gather(dst []float32, stride, count, n int, src []float32, ld int) {
+	r := 0
+	for ; r+8 <= count; r += 8 {
+		r0, r1 := src[r*ld:r*ld+n], src[(r+1)*ld:(r+1)*ld+n]
+		r2, r3 := src[(r+2)*ld:(r+2)*ld+n], src[(r+3)*ld:(r+3)*ld+n]
+		r4, r5 := src[(r+4)*ld:(r+4)*ld+n], src[(r+5)*ld:(r+5)*ld+n]
+		r6, r7 := src[(r+6)*ld:(r+6)*ld+n], src[(r+7)*ld:(r+7)*ld+n]
+		for p := range r0 {
+			d := dst[p*stride+r : p*stride+r+8]
+			d[0], d[1], d[2], d[3] = r0[p], r1[p], r2[p], r3[p]
+			d[4], d[5], d[6], d[7] = r4[p], r5[p], r6[p], r7[p]
+		}
+	}
+	for ; r < count; r++ {
+		row := src[r*ld : r*ld+n]
+		for p, v := range row {
+			dst[p*stride+r] = v
 		}
 	}
 }
@@ -190,3 +203,13 @@ func growFloats(buf []float32, n int) []float32 {
 }
 
 func roundUp(x, to int) int { return (x + to - 1) / to * to }
+
+// Tile is the micro-kernel's tile, MR rows by NR columns of C (1×1 without
+// assembly): callers that split a product across threads cut C at
+// multiples of it, so that no thread gets a ragged tile in the middle.
+func Tile() (mr, nr int) {
+	if mk := microKernelFor(); mk != nil {
+		return mk.mr, mk.nr
+	}
+	return 1, 1
+}

@@ -1,0 +1,44 @@
+package backend
+
+import "testing"
+
+type countTask struct{ sums [8]int }
+
+func (c *countTask) run(w, lo, hi int) {
+	for i := lo; i < hi; i++ {
+		c.sums[w] += i
+	}
+}
+
+// TestPoolCoversRange: every index is run once, by the worker whose chunk
+// holds it, however many workers and items there are.
+func TestPoolCoversRange(t *testing.T) {
+	for _, workers := range []int{1, 2, 3, 8} {
+		p := newPool(workers)
+		for _, n := range []int{0, 1, 2, 7, 100} {
+			for _, limit := range []int{0, 1, 2} {
+				var c countTask
+				p.run(n, limit, &c)
+				total := 0
+				for _, s := range c.sums {
+					total += s
+				}
+				if want := n * (n - 1) / 2; total != want {
+					t.Errorf("workers %d, n %d, limit %d: sum %d, want %d", workers, n, limit, total, want)
+				}
+			}
+		}
+		p.close()
+	}
+}
+
+// BenchmarkPoolRun is the cost of handing an empty task to every worker and
+// waiting for it: what each parallel kernel call pays.
+func BenchmarkPoolRun(b *testing.B) {
+	p := newPool(2)
+	defer p.close()
+	var c countTask
+	for b.Loop() {
+		p.run(2, 0, &c)
+	}
+}
