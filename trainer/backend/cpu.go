@@ -104,22 +104,26 @@ func (t *gemmTask) run(_, lo, hi int) {
 	la, lb := lda(t.transA, t.m, t.k), ldb(t.transB, t.n, t.k)
 	if t.byCols {
 		j0, j1 := lo*t.cols, min(hi*t.cols, t.n)
-		b := t.b[j0:]
+		off := j0 // the block's first column of op(B)
 		if t.transB {
-			b = t.b[j0*lb:]
+			off = j0 * lb
 		}
+		b := t.b[off:]
 		kernels.Sgemm(t.transA, t.transB, t.m, j1-j0, t.k, t.a, la, b, lb, t.beta, t.c[j0:], t.n)
 		return
 	}
 	i0, i1 := lo*t.rows, min(hi*t.rows, t.m)
-	a := t.a[i0*la:]
+	off := i0 * la // the block's first row of op(A)
 	if t.transA {
-		a = t.a[i0:]
+		off = i0
 	}
+	a := t.a[off:]
 	kernels.Sgemm(t.transA, t.transB, i1-i0, t.n, t.k, a, la, t.b, lb, t.beta, t.c[i0*t.n:], t.n)
 }
 
 // im2col lays out one image's receptive fields as a (C·R·R)×(OH·OW) matrix.
+// Each output row of a kernel offset is one shifted copy of an input row
+// with zeros where it reads the padding.
 func im2col(g ConvGeom, x, col []float32) {
 	oh, ow := g.OutH(), g.OutW()
 	i := 0
@@ -127,27 +131,29 @@ func im2col(g ConvGeom, x, col []float32) {
 		plane := x[ch*g.H*g.W : (ch+1)*g.H*g.W]
 		for ky := 0; ky < g.R; ky++ {
 			for kx := 0; kx < g.R; kx++ {
+				lo, hi := validRange(kx-g.Pad, ow, g.W)
 				for oy := 0; oy < oh; oy++ {
 					iy := oy + ky - g.Pad
 					dst := col[i : i+ow]
 					i += ow
-					if iy < 0 || iy >= g.H {
+					if iy < 0 || iy >= g.H || lo >= hi {
 						clear(dst)
 						continue
 					}
-					src := plane[iy*g.W : (iy+1)*g.W]
-					for ox := range dst {
-						ix := ox + kx - g.Pad
-						if ix < 0 || ix >= g.W {
-							dst[ox] = 0
-						} else {
-							dst[ox] = src[ix]
-						}
-					}
+					clear(dst[:lo])
+					copy(dst[lo:hi], plane[iy*g.W+lo+kx-g.Pad:])
+					clear(dst[hi:])
 				}
 			}
 		}
 	}
+}
+
+// validRange is the range [lo, hi) of output columns ox whose input column
+// ox+shift lies inside [0, w).
+func validRange(shift, ow, w int) (lo, hi int) {
+	lo, hi = max(0, -shift), min(ow, w-shift)
+	return lo, max(lo, hi)
 }
 
 // col2im adds the columns back onto one image's gradient (which it clears
@@ -160,19 +166,18 @@ func col2im(g ConvGeom, col, dx []float32) {
 		plane := dx[ch*g.H*g.W : (ch+1)*g.H*g.W]
 		for ky := 0; ky < g.R; ky++ {
 			for kx := 0; kx < g.R; kx++ {
+				lo, hi := validRange(kx-g.Pad, ow, g.W)
 				for oy := 0; oy < oh; oy++ {
 					iy := oy + ky - g.Pad
-					src := col[i : i+ow]
+					src := col[i+lo : i+hi]
 					i += ow
 					if iy < 0 || iy >= g.H {
 						continue
 					}
-					dst := plane[iy*g.W : (iy+1)*g.W]
-					for ox, v := range src {
-						ix := ox + kx - g.Pad
-						if ix >= 0 && ix < g.W {
-							dst[ix] += v
-						}
+					dst := plane[iy*g.W+lo+kx-g.Pad:]
+					dst = dst[:len(src)]
+					for j, v := range src {
+						dst[j] += v
 					}
 				}
 			}

@@ -31,7 +31,7 @@ func near(t *testing.T, what string, got, want []float32, tol float64) {
 // workers, with a naive triple loop.
 func TestGemm(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
-	for _, sz := range [][3]int{{1, 1, 1}, {3, 5, 7}, {17, 33, 9}, {64, 70, 130}} {
+	for _, sz := range [][3]int{{1, 1, 1}, {3, 5, 7}, {17, 33, 9}, {64, 70, 130}, {200, 70, 130}, {40, 300, 50}} {
 		m, n, k := sz[0], sz[1], sz[2]
 		for _, tA := range []bool{false, true} {
 			for _, tB := range []bool{false, true} {
