@@ -8,6 +8,8 @@
 // for activation gradients, as each method says.
 package backend
 
+import "github.com/mlpviz/mlpviz/trainer/backend/kernels"
+
 // Backend is the set of kernels a model needs for training and inference.
 type Backend interface {
 	// Name identifies the backend in logs ("cpu").
@@ -46,6 +48,15 @@ type Backend interface {
 	// to probs and the gradient of the mean loss to dlogits; it returns the
 	// mean loss and how many rows predict their label.
 	SoftmaxCrossEntropy(logits []float32, labels []int32, classes int, probs, dlogits []float32) (loss float64, correct int)
+
+	// Dropout zeroes each value of x with probability p and scales the
+	// others by 1/(1-p), writing y and the mask it multiplied by. Whether
+	// value i is dropped is a hash of seed and offset+i (kernels.Dropout
+	// gives the rule), so a run is the same for any number of workers and on
+	// any backend.
+	Dropout(p float32, seed, offset uint64, x, y, mask []float32)
+	// DropoutBackward overwrites dx with dy times the mask.
+	DropoutBackward(mask, dy, dx []float32)
 
 	// AdamW applies one decoupled-weight-decay Adam step (PyTorch's AdamW)
 	// to w given its gradient g and moments m, v; step counts from 1.
@@ -92,6 +103,4 @@ type NormState struct {
 }
 
 // AdamWHyper holds AdamW's hyper-parameters.
-type AdamWHyper struct {
-	LR, Beta1, Beta2, Eps, WeightDecay float32
-}
+type AdamWHyper = kernels.AdamWHyper

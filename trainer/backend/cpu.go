@@ -23,6 +23,10 @@ type CPU struct {
 	gemm    gemmTask
 	convFwd convForward
 	convBwd convBackward
+	ew      elementwise
+	norm    normTask
+
+	mean, variance []float32 // batch norm's per-channel figures
 }
 
 // NewCPU returns a CPU backend using workers goroutines; workers <= 0 means
@@ -66,9 +70,19 @@ func (c *CPU) Gemm(transA, transB bool, m, n, k int, a, b []float32, beta float3
 	t := &c.gemm
 	*t = gemmTask{transA: transA, transB: transB, m: m, n: n, k: k, a: a, b: b, beta: beta, c: out}
 	t.rows, t.cols = kernels.Tile()
-	// By rows, each worker packs all of B; by columns, all of A. Rows
-	// spread more evenly, so columns only when C has too few rows.
-	t.byCols = m < 4*t.rows*c.workers
+	// Split by rows, every worker packs all of op(B); by columns, all of
+	// op(A). Duplicate the cheaper packing (a transposing gather costs about
+	// twice a copy) unless C has too few rows to share. Sharing one packing
+	// between the workers measured slower: the packed panels then cross
+	// between the cores' caches.
+	packA, packB := m*k, k*n
+	if !transA {
+		packA *= 2
+	}
+	if transB {
+		packB *= 2
+	}
+	t.byCols = packA < packB || m < 4*t.rows*c.workers
 	blocks := (m + t.rows - 1) / t.rows
 	if t.byCols {
 		t.cols *= 2 // whole 64-byte lines of C for AVX2 too
@@ -92,6 +106,8 @@ func ldb(transB bool, n, k int) int {
 	return n
 }
 
+// gemmTask is a product split into blocks of rows or of columns of C,
+// each a whole number of micro-kernel tiles.
 type gemmTask struct {
 	transA, transB, byCols bool
 	m, n, k                int
@@ -108,8 +124,7 @@ func (t *gemmTask) run(_, lo, hi int) {
 		if t.transB {
 			off = j0 * lb
 		}
-		b := t.b[off:]
-		kernels.Sgemm(t.transA, t.transB, t.m, j1-j0, t.k, t.a, la, b, lb, t.beta, t.c[j0:], t.n)
+		kernels.Sgemm(t.transA, t.transB, t.m, j1-j0, t.k, t.a, la, t.b[off:], lb, t.beta, t.c[j0:], t.n)
 		return
 	}
 	i0, i1 := lo*t.rows, min(hi*t.rows, t.m)
@@ -117,341 +132,205 @@ func (t *gemmTask) run(_, lo, hi int) {
 	if t.transA {
 		off = i0
 	}
-	a := t.a[off:]
-	kernels.Sgemm(t.transA, t.transB, i1-i0, t.n, t.k, a, la, t.b, lb, t.beta, t.c[i0*t.n:], t.n)
+	kernels.Sgemm(t.transA, t.transB, i1-i0, t.n, t.k, t.a[off:], la, t.b, lb, t.beta, t.c[i0*t.n:], t.n)
 }
 
-// im2col lays out one image's receptive fields as a (C·R·R)×(OH·OW) matrix.
-// Each output row of a kernel offset is one shifted copy of an input row
-// with zeros where it reads the padding.
-func im2col(g ConvGeom, x, col []float32) {
-	oh, ow := g.OutH(), g.OutW()
-	i := 0
-	for ch := 0; ch < g.C; ch++ {
-		plane := x[ch*g.H*g.W : (ch+1)*g.H*g.W]
-		for ky := 0; ky < g.R; ky++ {
-			for kx := 0; kx < g.R; kx++ {
-				lo, hi := validRange(kx-g.Pad, ow, g.W)
-				for oy := 0; oy < oh; oy++ {
-					iy := oy + ky - g.Pad
-					dst := col[i : i+ow]
-					i += ow
-					if iy < 0 || iy >= g.H || lo >= hi {
-						clear(dst)
-						continue
-					}
-					clear(dst[:lo])
-					copy(dst[lo:hi], plane[iy*g.W+lo+kx-g.Pad:])
-					clear(dst[hi:])
-				}
-			}
-		}
-	}
-}
+// Element-wise kernels split flat ranges into chunks of at least
+// minChunk values: below that the hand-off costs more than it saves.
+const minChunk = 1 << 14
 
-// validRange is the range [lo, hi) of output columns ox whose input column
-// ox+shift lies inside [0, w).
-func validRange(shift, ow, w int) (lo, hi int) {
-	lo, hi = max(0, -shift), min(ow, w-shift)
-	return lo, max(lo, hi)
-}
+// chunks is how many workers a flat range of n values deserves.
+func chunks(n int) int { return max(1, n/minChunk) }
 
-// col2im adds the columns back onto one image's gradient (which it clears
-// first): the transpose of im2col.
-func col2im(g ConvGeom, col, dx []float32) {
-	clear(dx)
-	oh, ow := g.OutH(), g.OutW()
-	i := 0
-	for ch := 0; ch < g.C; ch++ {
-		plane := dx[ch*g.H*g.W : (ch+1)*g.H*g.W]
-		for ky := 0; ky < g.R; ky++ {
-			for kx := 0; kx < g.R; kx++ {
-				lo, hi := validRange(kx-g.Pad, ow, g.W)
-				for oy := 0; oy < oh; oy++ {
-					iy := oy + ky - g.Pad
-					src := col[i+lo : i+hi]
-					i += ow
-					if iy < 0 || iy >= g.H {
-						continue
-					}
-					dst := plane[iy*g.W+lo+kx-g.Pad:]
-					dst = dst[:len(src)]
-					for j, v := range src {
-						dst[j] += v
-					}
-				}
-			}
-		}
-	}
-}
-
-// Conv2D implements Backend: per image, im2col into the worker's scratch
-// (one image's columns, never the batch's) and one GEMM onto the bias;
-// images are split across workers.
-func (c *CPU) Conv2D(g ConvGeom, x, w, bias, y []float32) {
-	t := &c.convFwd
-	*t = convForward{cpu: c, g: g, x: x, w: w, bias: bias, y: y}
-	c.pool.run(g.N, 0, t)
-	*t = convForward{}
-}
-
-type convForward struct {
-	cpu           *CPU
-	g             ConvGeom
-	x, w, bias, y []float32
-}
-
-func (t *convForward) run(wk, lo, hi int) {
-	g := t.g
-	in, out := g.C*g.H*g.W, g.K*g.OutH()*g.OutW()
-	ckk, hw := g.C*g.R*g.R, g.OutH()*g.OutW()
-	col := grow(t.cpu.scratch[wk], ckk*hw)
-	t.cpu.scratch[wk] = col
-	for n := lo; n < hi; n++ {
-		im2col(g, t.x[n*in:(n+1)*in], col)
-		yn := t.y[n*out : (n+1)*out]
-		for k := 0; k < g.K; k++ {
-			row := yn[k*hw : (k+1)*hw]
-			for j := range row {
-				row[j] = t.bias[k]
-			}
-		}
-		kernels.Sgemm(false, false, g.K, hw, ckk, t.w, ckk, col, hw, 1, yn, hw)
-	}
-}
-
-// Conv2DBackward implements Backend. Each worker sums its images' weight
-// gradients privately; the sums are added to dw and db at the end.
-func (c *CPU) Conv2DBackward(g ConvGeom, x, w, dy, dx, dw, db []float32) {
-	t := &c.convBwd
-	*t = convBackward{cpu: c, g: g, x: x, w: w, dy: dy, dx: dx, nw: len(dw) + len(db)}
-	c.pool.run(g.N, 0, t)
-	*t = convBackward{}
-	for wk := 0; wk < min(c.workers, g.N); wk++ {
-		part := c.partial[wk][:len(dw)+len(db)]
-		for i, v := range part[:len(dw)] {
-			dw[i] += v
-		}
-		for i, v := range part[len(dw):] {
-			db[i] += v
-		}
-	}
-}
-
-type convBackward struct {
-	cpu          *CPU
-	g            ConvGeom
-	x, w, dy, dx []float32
-	nw           int
-}
-
-func (t *convBackward) run(wk, lo, hi int) {
-	g := t.g
-	in, out := g.C*g.H*g.W, g.K*g.OutH()*g.OutW()
-	ckk, hw := g.C*g.R*g.R, g.OutH()*g.OutW()
-	col := grow(t.cpu.scratch[wk], 2*ckk*hw) // columns, then their gradient
-	t.cpu.scratch[wk] = col
-	cols, dcol := col[:ckk*hw], col[ckk*hw:]
-	part := grow(t.cpu.partial[wk], t.nw)
-	t.cpu.partial[wk] = part
-	clear(part)
-	pdw, pdb := part[:g.K*ckk], part[g.K*ckk:]
-	for n := lo; n < hi; n++ {
-		dyn := t.dy[n*out : (n+1)*out]
-		im2col(g, t.x[n*in:(n+1)*in], cols)
-		kernels.Sgemm(false, true, g.K, ckk, hw, dyn, hw, cols, hw, 1, pdw, ckk)
-		for k := 0; k < g.K; k++ {
-			var s float32
-			for _, v := range dyn[k*hw : (k+1)*hw] {
-				s += v
-			}
-			pdb[k] += s
-		}
-		if t.dx != nil {
-			kernels.Sgemm(true, false, ckk, hw, g.K, t.w, ckk, dyn, hw, 0, dcol, hw)
-			col2im(g, dcol, t.dx[n*in:(n+1)*in])
-		}
-	}
-}
-
-// MaxPool2D implements Backend.
+// MaxPool2D implements Backend, planes split across workers.
 func (c *CPU) MaxPool2D(g PoolGeom, x, y []float32, arg []int32) {
-	oh, ow := g.OutH(), g.OutW()
-	c.parallelFunc(g.N*g.C, func(_, lo, hi int) {
-		for p := lo; p < hi; p++ {
-			base := p * g.H * g.W
-			for oy := 0; oy < oh; oy++ {
-				for ox := 0; ox < ow; ox++ {
-					best, bi := float32(math.Inf(-1)), -1
-					for dy := 0; dy < g.Size; dy++ {
-						r := base + (oy*g.Size+dy)*g.W + ox*g.Size
-						for dx := 0; dx < g.Size; dx++ {
-							if v := x[r+dx]; v > best || bi < 0 {
-								best, bi = v, r+dx
-							}
-						}
-					}
-					o := p*oh*ow + oy*ow + ox
-					y[o], arg[o] = best, int32(bi)
-				}
-			}
-		}
-	})
+	t := &c.ew
+	*t = elementwise{op: opMaxPool, pool: g, x: x, y: y, arg: arg}
+	c.pool.run(g.N*g.C, chunks(len(x)), t)
+	*t = elementwise{}
 }
 
 // MaxPool2DBackward implements Backend.
 func (c *CPU) MaxPool2DBackward(g PoolGeom, dy []float32, arg []int32, dx []float32) {
-	clear(dx[:g.N*g.C*g.H*g.W])
-	for o, v := range dy {
-		dx[arg[o]] += v
-	}
+	t := &c.ew
+	*t = elementwise{op: opMaxPoolBackward, pool: g, x: dy, y: dx, arg: arg}
+	c.pool.run(g.N*g.C, chunks(len(dx)), t)
+	*t = elementwise{}
 }
 
 // ReLU implements Backend.
 func (c *CPU) ReLU(x, y []float32) {
-	y = y[:len(x)]
-	for i, v := range x {
-		y[i] = max(v, 0)
-	}
+	t := &c.ew
+	*t = elementwise{op: opReLU, x: x, y: y}
+	c.pool.run(len(x), chunks(len(x)), t)
+	*t = elementwise{}
 }
 
 // ReLUBackward implements Backend.
 func (c *CPU) ReLUBackward(y, dy, dx []float32) {
-	dy, dx = dy[:len(y)], dx[:len(y)]
-	for i, v := range y {
-		if v > 0 {
-			dx[i] = dy[i]
-		} else {
-			dx[i] = 0
-		}
+	t := &c.ew
+	*t = elementwise{op: opReLUBackward, x: y, y: dy, z: dx}
+	c.pool.run(len(y), chunks(len(y)), t)
+	*t = elementwise{}
+}
+
+// Dropout implements Backend.
+func (c *CPU) Dropout(p float32, seed, offset uint64, x, y, mask []float32) {
+	t := &c.ew
+	*t = elementwise{op: opDropout, x: x, y: y, z: mask, p: p, seed: seed, offset: offset}
+	c.pool.run(len(x), chunks(len(x)), t)
+	*t = elementwise{}
+}
+
+// DropoutBackward implements Backend.
+func (c *CPU) DropoutBackward(mask, dy, dx []float32) {
+	t := &c.ew
+	*t = elementwise{op: opDropoutBackward, x: mask, y: dy, z: dx}
+	c.pool.run(len(mask), chunks(len(mask)), t)
+	*t = elementwise{}
+}
+
+// AdamW implements Backend.
+func (c *CPU) AdamW(h AdamWHyper, step int, w, g, m, v []float32) {
+	t := &c.ew
+	*t = elementwise{op: opAdamW, adam: h, step: step, x: w, y: g, z: m, v: v}
+	c.pool.run(len(w), chunks(len(w)), t)
+	*t = elementwise{}
+}
+
+type elementOp int
+
+const (
+	opReLU elementOp = iota + 1
+	opReLUBackward
+	opMaxPool
+	opMaxPoolBackward
+	opDropout
+	opDropoutBackward
+	opAdamW
+)
+
+// elementwise is the task of every element-wise kernel: op says which, and
+// its slices and settings are the kernel's arguments in order.
+type elementwise struct {
+	op           elementOp
+	x, y, z, v   []float32
+	arg          []int32
+	pool         PoolGeom
+	p            float32
+	seed, offset uint64
+	adam         AdamWHyper
+	step         int
+}
+
+func (t *elementwise) run(_, lo, hi int) {
+	switch t.op {
+	case opReLU:
+		kernels.Relu(t.x[lo:hi], t.y[lo:hi])
+	case opReLUBackward:
+		kernels.ReluBackward(t.x[lo:hi], t.y[lo:hi], t.z[lo:hi])
+	case opMaxPool:
+		g := t.pool
+		kernels.MaxPool(t.x, g.H, g.W, g.Size, lo, hi, t.y, t.arg)
+	case opMaxPoolBackward:
+		g := t.pool
+		kernels.MaxPoolBackward(t.x, t.arg, g.H, g.W, g.Size, lo, hi, t.y)
+	case opDropout:
+		kernels.Dropout(t.x[lo:hi], t.y[lo:hi], t.z[lo:hi], t.p, t.seed, t.offset+uint64(lo))
+	case opDropoutBackward:
+		kernels.DropoutBackward(t.y[lo:hi], t.x[lo:hi], t.z[lo:hi])
+	case opAdamW:
+		kernels.AdamW(t.adam, t.step, t.x[lo:hi], t.y[lo:hi], t.z[lo:hi], t.v[lo:hi])
 	}
 }
 
-// BatchNorm implements Backend.
+// BatchNorm implements Backend, channels split across workers: statistics,
+// then the running averages and 1/σ here, then the normalisation.
 func (c *CPU) BatchNorm(g NormGeom, x, y []float32, s *NormState, train bool) {
-	m := float64(g.N * g.S)
-	for ch := 0; ch < g.C; ch++ {
-		var mean, inv float32
-		if train {
-			var sum, sq float64
-			forChannel(g, ch, func(i int) {
-				v := float64(x[i])
-				sum += v
-				sq += v * v
-			})
-			mu := sum / m
-			variance := max(sq/m-mu*mu, 0)
-			mean, inv = float32(mu), float32(1/math.Sqrt(variance+float64(s.Eps)))
-			s.InvStd[ch] = inv
+	c.mean, c.variance = grow(c.mean, g.C), grow(c.variance, g.C)
+	t := &c.norm
+	*t = normTask{g: g, x: x, y: y, s: s, mean: c.mean, variance: c.variance}
+	workers := chunks(len(x))
+	if train {
+		t.stage = normStats
+		c.pool.run(g.C, workers, t)
+		m := float64(g.N * g.S)
+		for ch := range g.C {
+			variance := float64(c.variance[ch])
+			s.InvStd[ch] = float32(1 / math.Sqrt(variance+float64(s.Eps)))
 			unbiased := variance
 			if m > 1 {
 				unbiased = variance * m / (m - 1)
 			}
-			s.RunMean[ch] = (1-s.Momentum)*s.RunMean[ch] + s.Momentum*mean
+			s.RunMean[ch] = (1-s.Momentum)*s.RunMean[ch] + s.Momentum*c.mean[ch]
 			s.RunVar[ch] = (1-s.Momentum)*s.RunVar[ch] + s.Momentum*float32(unbiased)
-		} else {
-			mean = s.RunMean[ch]
-			inv = float32(1 / math.Sqrt(float64(s.RunVar[ch]+s.Eps)))
 		}
-		gamma, beta := s.Gamma[ch], s.Beta[ch]
-		forChannel(g, ch, func(i int) {
-			xh := (x[i] - mean) * inv
-			if train {
-				s.XHat[i] = xh
-			}
-			y[i] = gamma*xh + beta
-		})
+		t.invStd, t.xhat = s.InvStd, s.XHat
+	} else {
+		for ch := range g.C {
+			c.mean[ch] = s.RunMean[ch]
+			c.variance[ch] = float32(1 / math.Sqrt(float64(s.RunVar[ch]+s.Eps))) // 1/σ
+		}
+		t.invStd = c.variance
 	}
+	t.stage = normApply
+	c.pool.run(g.C, workers, t)
+	*t = normTask{}
 }
 
 // BatchNormBackward implements Backend.
 func (c *CPU) BatchNormBackward(g NormGeom, dy, dx []float32, s *NormState) {
-	m := float32(g.N * g.S)
-	for ch := 0; ch < g.C; ch++ {
-		var sumDy, sumDyXh float32
-		forChannel(g, ch, func(i int) {
-			sumDy += dy[i]
-			sumDyXh += dy[i] * s.XHat[i]
-		})
-		s.DGamma[ch] += sumDyXh
-		s.DBeta[ch] += sumDy
-		k := s.Gamma[ch] * s.InvStd[ch] / m
-		forChannel(g, ch, func(i int) {
-			dx[i] = k * (m*dy[i] - sumDy - s.XHat[i]*sumDyXh)
-		})
+	c.mean, c.variance = grow(c.mean, g.C), grow(c.variance, g.C)
+	t := &c.norm
+	*t = normTask{g: g, x: dy, y: dx, s: s, mean: c.mean, variance: c.variance, stage: normBackwardSums}
+	workers := chunks(len(dy))
+	c.pool.run(g.C, workers, t)
+	for ch := range g.C {
+		s.DBeta[ch] += c.mean[ch]
+		s.DGamma[ch] += c.variance[ch]
+	}
+	t.stage = normBackwardApply
+	c.pool.run(g.C, workers, t)
+	*t = normTask{}
+}
+
+type normStage int
+
+const (
+	normStats normStage = iota
+	normApply
+	normBackwardSums
+	normBackwardApply
+)
+
+// normTask is one stage of batch norm over a range of channels. In the
+// backward stages x is dy, y is dx, mean holds Σdy and variance Σdy·x̂.
+type normTask struct {
+	stage                  normStage
+	g                      NormGeom
+	x, y, xhat             []float32
+	mean, variance, invStd []float32
+	s                      *NormState
+}
+
+func (t *normTask) run(_, lo, hi int) {
+	g, s := t.g, t.s
+	switch t.stage {
+	case normStats:
+		kernels.NormStats(t.x, g.N, g.C, g.S, lo, hi, t.mean, t.variance)
+	case normApply:
+		kernels.NormApply(t.x, t.y, t.xhat, g.N, g.C, g.S, lo, hi, t.mean, t.invStd, s.Gamma, s.Beta)
+	case normBackwardSums:
+		kernels.NormBackwardSums(t.x, s.XHat, g.N, g.C, g.S, lo, hi, t.mean, t.variance)
+	case normBackwardApply:
+		kernels.NormBackwardApply(t.x, s.XHat, t.y, g.N, g.C, g.S, lo, hi, s.Gamma, s.InvStd, t.mean, t.variance)
 	}
 }
 
-// forChannel calls f with the flat index of every value of channel ch.
-func forChannel(g NormGeom, ch int, f func(i int)) {
-	for n := 0; n < g.N; n++ {
-		base := (n*g.C + ch) * g.S
-		for i := base; i < base+g.S; i++ {
-			f(i)
-		}
-	}
-}
-
-// SoftmaxCrossEntropy implements Backend.
+// SoftmaxCrossEntropy implements Backend; a batch's rows of ten classes are
+// too little work to split.
 func (c *CPU) SoftmaxCrossEntropy(logits []float32, labels []int32, classes int, probs, dlogits []float32) (float64, int) {
 	n := len(labels)
-	var loss float64
-	correct := 0
-	for r := 0; r < n; r++ {
-		z := logits[r*classes : (r+1)*classes]
-		p := probs[r*classes : (r+1)*classes]
-		hi, arg := z[0], 0
-		for j, v := range z {
-			if v > hi {
-				hi, arg = v, j
-			}
-		}
-		var sum float64
-		for j, v := range z {
-			e := math.Exp(float64(v - hi))
-			p[j] = float32(e)
-			sum += e
-		}
-		for j := range p {
-			p[j] = float32(float64(p[j]) / sum)
-		}
-		y := int(labels[r])
-		loss += -(float64(z[y]-hi) - math.Log(sum))
-		if arg == y {
-			correct++
-		}
-		if dlogits != nil {
-			d := dlogits[r*classes : (r+1)*classes]
-			for j := range d {
-				d[j] = p[j] / float32(n)
-			}
-			d[y] -= 1 / float32(n)
-		}
-	}
+	loss, correct := kernels.SoftmaxCrossEntropy(logits, labels, classes, 0, n, n, probs, dlogits)
 	return loss / float64(n), correct
 }
-
-// AdamW implements Backend, in PyTorch's order: decay, moments, bias-corrected step.
-func (c *CPU) AdamW(h AdamWHyper, step int, w, g, m, v []float32) {
-	bc1 := 1 - math.Pow(float64(h.Beta1), float64(step))
-	bc2 := 1 - math.Pow(float64(h.Beta2), float64(step))
-	stepSize := float32(float64(h.LR) / bc1)
-	sqrtBc2 := float32(math.Sqrt(bc2))
-	decay := 1 - h.LR*h.WeightDecay
-	g, m, v = g[:len(w)], m[:len(w)], v[:len(w)]
-	for i := range w {
-		gi := g[i]
-		m[i] = h.Beta1*m[i] + (1-h.Beta1)*gi
-		v[i] = h.Beta2*v[i] + (1-h.Beta2)*gi*gi
-		denom := float32(math.Sqrt(float64(v[i])))/sqrtBc2 + h.Eps
-		w[i] = w[i]*decay - stepSize*m[i]/denom
-	}
-}
-
-// parallelFunc runs f over the pool; it allocates a closure, so it is for
-// kernels that have not moved to a task yet.
-func (c *CPU) parallelFunc(n int, f func(worker, lo, hi int)) { c.pool.run(n, 0, funcTask(f)) }
-
-type funcTask func(worker, lo, hi int)
-
-func (f funcTask) run(worker, lo, hi int) { f(worker, lo, hi) }

@@ -152,8 +152,8 @@ func TestGradBatchNorm1D(t *testing.T) {
 
 func TestGradDropout(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 8))
-	d := NewDropout(0.4, nil)
-	checkGrads(t, d, randTensor(rng, 4, 9), true, func() { d.rng = rand.New(rand.NewPCG(3, 3)) })
+	d := NewDropout(cpu(), 0.4, 3)
+	checkGrads(t, d, randTensor(rng, 4, 9), true, func() { d.drawn = 0 }) // the same mask every time
 }
 
 func TestGradFlatten(t *testing.T) {

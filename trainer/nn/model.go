@@ -16,6 +16,7 @@ type Model struct {
 	Layers     []Layer
 	be         Backend
 	probs, dz  *Tensor
+	params     []*Param // every layer's, listed once: ZeroGrad runs every step
 }
 
 // Forward runs every layer and returns the logits.
@@ -59,11 +60,12 @@ func (m *Model) Probs() *Tensor { return m.probs }
 
 // Params lists every learned tensor in layer order.
 func (m *Model) Params() []*Param {
-	var ps []*Param
-	for _, l := range m.Layers {
-		ps = append(ps, l.Params()...)
+	if m.params == nil {
+		for _, l := range m.Layers {
+			m.params = append(m.params, l.Params()...)
+		}
 	}
-	return ps
+	return m.params
 }
 
 // ZeroGrad clears every gradient.
@@ -119,7 +121,7 @@ func New(be Backend, spec *catalog.Model, dropout float32, rng *rand.Rand) (*Mod
 		case catalog.MaxPool2D:
 			layer = NewMaxPool2D(be, l.Kernel)
 		case catalog.Dropout:
-			layer = NewDropout(dropout, drng)
+			layer = NewDropout(be, dropout, drng.Uint64())
 		case catalog.Flatten:
 			layer = NewFlatten()
 		case catalog.Linear:

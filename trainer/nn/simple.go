@@ -1,8 +1,6 @@
 package nn
 
 import (
-	"math/rand/v2"
-
 	"github.com/mlpviz/mlpviz/collector"
 	"github.com/mlpviz/mlpviz/trainer/backend"
 )
@@ -108,17 +106,23 @@ func (f *Flatten) Describe() collector.Module { return collector.Module{Kind: "F
 
 // Dropout zeroes each value with probability P in training and scales the
 // survivors by 1/(1-P) (inverted dropout, as PyTorch); evaluation is the
-// identity.
+// identity. Its masks come from a counter-based hash of the layer's seed and
+// a running count of the values it has masked, so a run does not depend on
+// how many workers share the work.
 type Dropout struct {
 	P     float32
-	rng   *rand.Rand
+	be    Backend
+	seed  uint64
+	drawn uint64 // values masked so far: the next mask's offset
 	mask  []float32
 	train bool
 	y, dx *Tensor
 }
 
-// NewDropout makes a dropout layer drawing its masks from rng.
-func NewDropout(p float32, rng *rand.Rand) *Dropout { return &Dropout{P: p, rng: rng} }
+// NewDropout makes a dropout layer whose masks derive from seed.
+func NewDropout(be Backend, p float32, seed uint64) *Dropout {
+	return &Dropout{P: p, be: be, seed: seed}
+}
 
 // Forward implements Layer.
 func (d *Dropout) Forward(x *Tensor, train bool) *Tensor {
@@ -131,15 +135,8 @@ func (d *Dropout) Forward(x *Tensor, train bool) *Tensor {
 		d.mask = make([]float32, len(x.Data))
 	}
 	d.mask = d.mask[:len(x.Data)]
-	keep := 1 / (1 - d.P)
-	for i, v := range x.Data {
-		if d.rng.Float32() < d.P {
-			d.mask[i] = 0
-		} else {
-			d.mask[i] = keep
-		}
-		d.y.Data[i] = v * d.mask[i]
-	}
+	d.be.Dropout(d.P, d.seed, d.drawn, x.Data, d.y.Data, d.mask)
+	d.drawn += uint64(len(x.Data))
 	return d.y
 }
 
@@ -149,9 +146,7 @@ func (d *Dropout) Backward(dy *Tensor, _ bool) *Tensor {
 		return dy
 	}
 	d.dx = buffer(d.dx, dy.Shape...)
-	for i, m := range d.mask {
-		d.dx.Data[i] = dy.Data[i] * m
-	}
+	d.be.DropoutBackward(d.mask, dy.Data, d.dx.Data)
 	return d.dx
 }
 
