@@ -64,15 +64,20 @@ func losses(t *testing.T, cfg Config) []float64 {
 	return ls
 }
 
-// TestSameSeedSameLosses: the same seed gives the same loss sequence, a
-// different seed a different one.
+// TestSameSeedSameLosses: the same seed and workers give the same loss
+// sequence, a different seed a different one.
 func TestSameSeedSameLosses(t *testing.T) {
-	a, b := losses(t, config()), losses(t, config())
-	for i := range a {
-		if a[i] != b[i] {
-			t.Fatalf("step %d: loss %v then %v with the same seed", i+1, a[i], b[i])
+	for _, workers := range []int{1, 3} {
+		cfg := config()
+		cfg.Workers = workers
+		a, b := losses(t, cfg), losses(t, cfg)
+		for i := range a {
+			if a[i] != b[i] {
+				t.Fatalf("%d workers, step %d: loss %v then %v with the same seed", workers, i+1, a[i], b[i])
+			}
 		}
 	}
+	a := losses(t, config())
 	cfg := config()
 	cfg.Seed = 8
 	if c := losses(t, cfg); c[0] == a[0] && c[len(c)-1] == a[len(a)-1] {

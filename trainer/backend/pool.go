@@ -1,6 +1,10 @@
 package backend
 
-import "sync"
+import (
+	"runtime"
+	"sync/atomic"
+	"time"
+)
 
 // task is one kernel's work over an index range [lo, hi) (images, channels,
 // rows); worker numbers a goroutine's private scratch. Tasks are structs the
@@ -13,29 +17,75 @@ type task interface {
 // contiguous chunks, one per worker; the caller's goroutine runs chunk 0.
 // Starting goroutines per kernel call cost more than the small layers'
 // work, and a closure per call would allocate on every training step.
+//
+// A worker that has finished a task spins for a moment before it sleeps:
+// the next kernel call of a training step comes within microseconds, and
+// waking a sleeping thread on a virtual machine takes tens of them (as
+// OpenMP runtimes spin before they block).
 type pool struct {
-	workers int
-	wake    []chan struct{} // one per helper goroutine (workers 1..n-1)
-	done    sync.WaitGroup
-	task    task
-	n, used int
+	workers  int
+	round    uint64          // counts tasks handed out (caller only)
+	assigned []atomic.Uint64 // per worker: the last round it takes part in
+	sleeping []atomic.Bool   // per worker: blocked on its wake channel
+	wake     []chan struct{}
+	pending  atomic.Int32 // workers still running the current round
+	task     task
+	n, used  int
+	closed   atomic.Bool
 }
 
+// spinFor is how long an idle worker watches for the next task before it
+// sleeps.
+const spinFor = 200 * time.Microsecond
+
 func newPool(workers int) *pool {
-	p := &pool{workers: workers, wake: make([]chan struct{}, workers)}
+	p := &pool{workers: workers, assigned: make([]atomic.Uint64, workers),
+		sleeping: make([]atomic.Bool, workers), wake: make([]chan struct{}, workers)}
 	for w := 1; w < workers; w++ {
-		p.wake[w] = make(chan struct{})
+		p.wake[w] = make(chan struct{}, 1)
 		go p.serve(w)
 	}
 	return p
 }
 
 func (p *pool) serve(w int) {
-	for range p.wake[w] {
+	seen := uint64(0)
+	for {
+		if !p.await(w, seen) {
+			return
+		}
+		seen = p.assigned[w].Load()
 		lo, hi := p.chunk(w)
 		p.task.run(w, lo, hi)
-		p.done.Done()
+		p.pending.Add(-1)
 	}
+}
+
+// await returns when worker w is assigned a round past seen (true) or the
+// pool closes (false): spinning first, then asleep on its wake channel.
+func (p *pool) await(w int, seen uint64) bool {
+	start := time.Now()
+	for i := 0; p.assigned[w].Load() == seen; i++ {
+		if p.closed.Load() {
+			return false
+		}
+		if i%256 != 255 {
+			continue
+		}
+		runtime.Gosched() // let a goroutine waiting for this P (the caller) run
+		if time.Since(start) < spinFor {
+			continue
+		}
+		p.sleeping[w].Store(true)
+		if p.assigned[w].Load() != seen && p.sleeping[w].CompareAndSwap(true, false) {
+			break // assigned before run saw us asleep: nobody will send
+		}
+		if _, ok := <-p.wake[w]; !ok {
+			return false
+		}
+		break
+	}
+	return true
 }
 
 func (p *pool) chunk(w int) (lo, hi int) { return w * p.n / p.used, (w + 1) * p.n / p.used }
@@ -54,18 +104,30 @@ func (p *pool) run(n, limit int, t task) {
 		return
 	}
 	p.task, p.n, p.used = t, n, used
-	p.done.Add(used - 1)
+	p.pending.Store(int32(used - 1))
+	p.round++
 	for w := 1; w < used; w++ {
-		p.wake[w] <- struct{}{}
+		p.assigned[w].Store(p.round) // publishes task, n and used to w
+		if p.sleeping[w].CompareAndSwap(true, false) {
+			p.wake[w] <- struct{}{}
+		}
 	}
 	lo, hi := p.chunk(0)
 	t.run(0, lo, hi)
-	p.done.Wait()
+	// Spin rather than sleep: the chunks are even, so the others finish
+	// about now, and a sleeping caller would wait for the scheduler to see
+	// it runnable behind a spinning worker.
+	for i := 0; p.pending.Load() != 0; i++ {
+		if i%64 == 63 {
+			runtime.Gosched()
+		}
+	}
 	p.task = nil
 }
 
 // close ends the helper goroutines.
 func (p *pool) close() {
+	p.closed.Store(true)
 	for _, c := range p.wake[1:] {
 		close(c)
 	}

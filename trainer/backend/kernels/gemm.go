@@ -156,10 +156,24 @@ func packB(transB bool, b []float32, ldb, p0, kc, j0, nc, nr int, dst []float32)
 
 // gather transposes the first n values of count rows of src (ld floats
 // apart) into dst, value p of row r going to dst[p*stride+r]. Eight rows at
-// a time: eight sequential reads and one short sequential write per step
-// instead of a write stride per value.
+// a time: with assembly as 8×8 register transposes, else eight sequential
+// reads and one short sequential write per step instead of a write stride
+// per value.
 func gather(dst []float32, stride, count, n int, src []float32, ld int) {
 	r := 0
+	if blocks := n / 8; haveAsm && (useAVX512 || useAVX2) && blocks > 0 {
+		for ; r+8 <= count; r += 8 {
+			_ = src[(r+7)*ld+blocks*8-1] // the last value the assembly reads
+			_ = dst[(blocks*8-1)*stride+r+7]
+			transpose8(&src[r*ld], ld, &dst[r], stride, blocks)
+			for p := blocks * 8; p < n; p++ {
+				d := dst[p*stride+r : p*stride+r+8]
+				for i := range d {
+					d[i] = src[(r+i)*ld+p]
+				}
+			}
+		}
+	}
 	for ; r+8 <= count; r += 8 {
 		r0, r1 := src[r*ld:r*ld+n], src[(r+1)*ld:(r+1)*ld+n]
 		r2, r3 := src[(r+2)*ld:(r+2)*ld+n], src[(r+3)*ld:(r+3)*ld+n]

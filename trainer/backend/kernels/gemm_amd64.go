@@ -12,3 +12,6 @@ func sgemm6x16AVX2(kc int, a, b, c *float32, ldc int, accumulate bool)
 
 func peakAVX512(rounds int)
 func peakAVX2(rounds int)
+
+//go:noescape
+func transpose8(src *float32, ld int, dst *float32, stride, blocks int)
