@@ -29,3 +29,8 @@ for model in cnn cnn_large cifar10_cnn; do
   printf '%-12s %10.1f %10s %8s\n' "$model" "$go_ips" "$torch_ips" "$ratio"
 done
 [ $have_torch -eq 1 ] || echo "(no PyTorch: apt-get install python3-torch for the ratio column)"
+
+# The kernels under the table: this core's measured fp32 peak and SGEMM at
+# 512^3 on one thread and on two.
+go test -run '^$' -bench 'Peak|Sgemm' ./trainer/backend/ |
+  awk '/GFLOP\/s/ { for (i = 1; i < NF; i++) if ($(i+1) == "GFLOP/s") printf "%-32s %8.1f GFLOP/s\n", $1, $i }'

@@ -50,9 +50,9 @@ func BenchmarkElementwise(b *testing.B) {
 	}
 	for _, bc := range benches {
 		b.Run(bc.name, func(b *testing.B) {
-			for _, l := range ewLevels() {
+			for _, l := range levels() {
 				b.Run(l, func(b *testing.B) {
-					ewUse(b, l)
+					useLevel(b, l)
 					b.SetBytes(int64(bc.bytes))
 					for b.Loop() {
 						bc.f()
@@ -66,9 +66,9 @@ func BenchmarkElementwise(b *testing.B) {
 		pw, pg := benchFloats(rng, params), benchFloats(rng, params)
 		pm, pv := make([]float32, params), make([]float32, params)
 		hp := AdamWHyper{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.01}
-		for _, l := range ewLevels() {
+		for _, l := range levels() {
 			b.Run(l, func(b *testing.B) {
-				ewUse(b, l)
+				useLevel(b, l)
 				b.SetBytes(28 * params) // reads w, g, m, v; writes w, m, v
 				for b.Loop() {
 					AdamW(hp, 10, pw, pg, pm, pv)

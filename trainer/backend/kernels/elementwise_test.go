@@ -8,34 +8,11 @@ import (
 	"testing"
 )
 
-// ewLevels lists the levels this machine runs, the references first.
-func ewLevels() []string {
-	ls := []string{"go"}
-	if hasAVX2 {
-		ls = append(ls, "avx2")
-	}
-	if hasAVX512 {
-		ls = append(ls, "avx512")
-	}
-	return ls
-}
-
-// ewUse selects level until t ends.
-func ewUse(t testing.TB, level string) {
-	t.Helper()
-	old512, old2 := useAVX512, useAVX2
-	t.Cleanup(func() { useAVX512, useAVX2 = old512, old2 })
-	useAVX512, useAVX2 = level == "avx512", level == "avx2"
-	if Level() != level {
-		t.Fatalf("level %s is not available (got %s)", level, Level())
-	}
-}
-
 // forLevels runs f as a subtest at every level.
 func forLevels(t *testing.T, f func(t *testing.T)) {
-	for _, l := range ewLevels() {
+	for _, l := range levels() {
 		t.Run(l, func(t *testing.T) {
-			ewUse(t, l)
+			useLevel(t, l)
 			f(t)
 		})
 	}

@@ -7,9 +7,8 @@ import (
 	"testing"
 )
 
-// levels lists the instruction sets this machine runs, each with a function
-// that selects it for the rest of a test.
-func levels(t testing.TB) []string {
+// levels lists the instruction sets this machine runs, the references first.
+func levels() []string {
 	ls := []string{"go"}
 	if hasAVX2 {
 		ls = append(ls, "avx2")
@@ -22,6 +21,7 @@ func levels(t testing.TB) []string {
 
 // useLevel switches the kernels to level until the test ends.
 func useLevel(t testing.TB, level string) {
+	t.Helper()
 	old512, old2 := useAVX512, useAVX2
 	t.Cleanup(func() { useAVX512, useAVX2 = old512, old2 })
 	useAVX512 = level == "avx512"
@@ -116,7 +116,7 @@ func gemmCases() []gemmCase {
 // random shapes against the float64 definition.
 func TestSgemm(t *testing.T) {
 	cases := gemmCases()
-	for _, level := range levels(t) {
+	for _, level := range levels() {
 		t.Run(level, func(t *testing.T) {
 			useLevel(t, level)
 			rng := rand.New(rand.NewPCG(3, 4))
@@ -159,7 +159,7 @@ func TestSgemm(t *testing.T) {
 // TestSgemmBetaZeroIgnoresC: beta 0 must not let NaNs in the old C through
 // (the kernels store, they do not multiply by zero).
 func TestSgemmBetaZeroIgnoresC(t *testing.T) {
-	for _, level := range levels(t) {
+	for _, level := range levels() {
 		t.Run(level, func(t *testing.T) {
 			useLevel(t, level)
 			rng := rand.New(rand.NewPCG(5, 6))
@@ -205,7 +205,7 @@ func BenchmarkSgemmShapes(b *testing.B) {
 		{"linear64x1024x4096NT", false, true, 64, 1024, 4096},
 		{"lineardw1024x4096x64TN", true, false, 1024, 4096, 64},
 	} {
-		for _, level := range levels(b) {
+		for _, level := range levels() {
 			b.Run(s.name+"/"+level, func(b *testing.B) {
 				useLevel(b, level)
 				rng := rand.New(rand.NewPCG(1, 2))
