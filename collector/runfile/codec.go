@@ -1,9 +1,12 @@
 package runfile
 
 import (
+	"bytes"
+	"compress/zlib"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"sync"
 	"time"
@@ -234,10 +237,74 @@ var decoder = sync.OnceValues(func() (*zstd.Decoder, error) {
 // reader of many passes need not allocate again for each.
 var rawBuffers sync.Pool
 
-// decompress inflates a pass record's zstd frame after checking the size it
+// rawBuffer returns a buffer of n bytes, reused when one is free.
+func rawBuffer(n int) []byte {
+	if b, ok := rawBuffers.Get().(*[]byte); ok && cap(*b) >= n {
+		return (*b)[:n]
+	}
+	return make([]byte, n)
+}
+
+// decompress inflates the body of a pass record after checking the size it
 // declares against what the architecture allows. The caller hands the
 // result back with releaseRaw once it is decoded.
-func decompress(src []byte, s *shape) ([]byte, error) {
+func decompress(c codec, src []byte, s *shape) ([]byte, error) {
+	if c.compression == compressZstd {
+		return decompressZstd(src, s)
+	}
+	if len(src) < 8 {
+		return nil, errors.New("pass record too short for its size")
+	}
+	n := le.Uint64(src)
+	src = src[8:]
+	if n < fixedPassLen+4 || n > uint64(s.maxRaw) {
+		return nil, fmt.Errorf("pass declares %d bytes, a pass of this architecture takes %d to %d", n, fixedPassLen+4, s.maxRaw)
+	}
+	if c.compression == compressNone {
+		if uint64(len(src)) != n {
+			return nil, fmt.Errorf("pass of %d bytes declares %d", len(src), n)
+		}
+		out := rawBuffer(int(n))
+		copy(out, src)
+		return out, nil
+	}
+	return inflate(src, int(n))
+}
+
+// zlibReaders keeps inflaters for reuse: each holds a 32 KB window.
+var zlibReaders sync.Pool
+
+// inflate reads the zlib stream src, which must hold exactly n bytes.
+func inflate(src []byte, n int) ([]byte, error) {
+	in := bytes.NewReader(src)
+	var zr io.ReadCloser
+	if z, ok := zlibReaders.Get().(io.ReadCloser); ok && z.(zlib.Resetter).Reset(in, nil) == nil {
+		zr = z
+	} else {
+		var err error
+		if zr, err = zlib.NewReader(in); err != nil {
+			return nil, fmt.Errorf("zlib: %w", err)
+		}
+	}
+	defer zlibReaders.Put(zr)
+	out := rawBuffer(n)
+	if _, err := io.ReadFull(zr, out); err != nil {
+		releaseRaw(out)
+		return nil, fmt.Errorf("zlib: %d bytes declared: %w", n, err)
+	}
+	// The stream must end here, its checksum whole.
+	if k, err := zr.Read(make([]byte, 1)); k != 0 || err != io.EOF {
+		releaseRaw(out)
+		if err == nil || err == io.EOF {
+			return nil, fmt.Errorf("zlib stream holds more than the %d bytes declared", n)
+		}
+		return nil, fmt.Errorf("zlib: %w", err)
+	}
+	return out, nil
+}
+
+// decompressZstd inflates a zstd frame after checking the size it declares.
+func decompressZstd(src []byte, s *shape) ([]byte, error) {
 	var h zstd.Header
 	if err := h.Decode(src); err != nil {
 		return nil, fmt.Errorf("zstd header: %w", err)
@@ -253,15 +320,9 @@ func decompress(src []byte, s *shape) ([]byte, error) {
 		return nil, err
 	}
 	n := int(h.FrameContentSize)
-	var buf []byte
-	if b, ok := rawBuffers.Get().(*[]byte); ok && cap(*b) >= n {
-		buf = (*b)[:0]
-	} else {
-		buf = make([]byte, 0, n)
-	}
-	out, err := dec.DecodeAll(src, buf)
+	out, err := dec.DecodeAll(src, rawBuffer(n)[:0])
 	if err != nil {
-		releaseRaw(buf)
+		releaseRaw(out)
 		return nil, fmt.Errorf("zstd: %w", err)
 	}
 	if len(out) != n {
@@ -416,7 +477,7 @@ type header struct {
 
 func appendHeader(dst []byte, prec Precision, archJSON []byte) []byte {
 	dst = append(dst, recHeader)
-	dst = le.AppendUint16(dst, FormatVersion)
+	dst = le.AppendUint16(dst, writeVersion)
 	dst = append(dst, byte(prec), 0)
 	return append(dst, archJSON...)
 }

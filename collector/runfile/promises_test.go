@@ -233,7 +233,7 @@ func craftedHeader(t *testing.T, arch *collector.Architecture) []byte {
 		t.Fatal(err)
 	}
 	buf := []byte(magic)
-	buf = le.AppendUint16(buf, FormatVersion)
+	buf = le.AppendUint16(buf, writeVersion)
 	buf = le.AppendUint16(buf, 0)
 	buf, start := beginFrame(buf)
 	buf = appendHeader(buf, F16, js)

@@ -70,6 +70,7 @@ type Reader struct {
 	f       source
 	name    string // the path, for messages
 	version int
+	codec   codec
 	prec    Precision
 	arch    *collector.Architecture
 	shape   shape
@@ -146,17 +147,22 @@ func (r *Reader) load() error {
 		return fmt.Errorf("%s: file ends inside the magic (%d of %d bytes)", r.name, len(got), magicLen)
 	}
 	version := int(le.Uint16(m[4:]))
-	if le.Uint16(m[6:]) != 0 {
-		return fmt.Errorf("%s: the magic's reserved bytes are not zero: damaged", r.name)
-	}
 	if version > FormatVersion {
 		return fmt.Errorf("%s: format version %d is newer than this mlpviz reads (%d); update mlpviz", r.name, version, FormatVersion)
 	}
 	if version == 0 {
 		return fmt.Errorf("%s: format version 0 is not valid", r.name)
 	}
+	switch {
+	case version >= 3:
+		if r.codec, err = parseCodec(le.Uint16(m[6:])); err != nil {
+			return fmt.Errorf("%s: the magic's codec: %v: damaged, or written by a newer mlpviz", r.name, err)
+		}
+	case le.Uint16(m[6:]) != 0:
+		return fmt.Errorf("%s: the magic's reserved bytes are not zero: damaged", r.name)
+	}
 
-	payload, end, err := readRecord(r.f, magicLen, size, maxHeaderLen, nil)
+	payload, end, err := readRecord(r.codec, r.f, magicLen, size, maxHeaderLen, nil)
 	if err != nil {
 		var re *recordError
 		if errors.As(err, &re) {
@@ -201,11 +207,11 @@ func (r *Reader) loadIndex() bool {
 	if _, err := r.f.ReadAt(foot[:], r.size-footerLen); err != nil {
 		return false
 	}
-	indexOff, ok := parseFooter(foot[:])
+	indexOff, ok := parseFooter(r.codec, foot[:])
 	if !ok || indexOff < first || indexOff > r.size-footerLen {
 		return false
 	}
-	payload, end, err := readRecord(r.f, indexOff, r.size-footerLen, maxRecordLen, nil)
+	payload, end, err := readRecord(r.codec, r.f, indexOff, r.size-footerLen, maxRecordLen, nil)
 	if err != nil || end != r.size-footerLen || payload[0] != recIndex || len(payload) < 9 {
 		return false
 	}
@@ -234,7 +240,7 @@ func (r *Reader) loadIndex() bool {
 			end = offsets[i+1]
 		}
 		var h [frameHeaderLen]byte
-		if _, err := r.f.ReadAt(h[:], off); err != nil || maskedCRC(h[:8]) != le.Uint32(h[8:]) ||
+		if _, err := r.f.ReadAt(h[:], off); err != nil || r.codec.crc(h[:8]) != le.Uint32(h[8:]) ||
 			le.Uint64(h[:8]) != uint64(end-off-frameOverhead) {
 			return false
 		}
@@ -273,7 +279,7 @@ func (r *Reader) scan(open bool) (added int, err error) {
 			}
 			off, r.lost = next, false
 		}
-		payload, end, err := readRecord(r.f, off, r.size, maxRecordLen, buf)
+		payload, end, err := readRecord(r.codec, r.f, off, r.size, maxRecordLen, buf)
 		var re *recordError
 		if errors.As(err, &re) {
 			if re.partial {
@@ -351,11 +357,11 @@ func (r *Reader) resync(from int64) (int64, error) {
 		}
 		for i := 0; i+frameHeaderLen <= n && i < chunk; i++ {
 			h := buf[i : i+frameHeaderLen]
-			if maskedCRC(h[:8]) != le.Uint32(h[8:]) {
+			if r.codec.crc(h[:8]) != le.Uint32(h[8:]) {
 				continue
 			}
 			off := base + int64(i)
-			_, _, err := readRecord(r.f, off, r.size, maxRecordLen, nil)
+			_, _, err := readRecord(r.codec, r.f, off, r.size, maxRecordLen, nil)
 			var re *recordError
 			if err == nil || (errors.As(err, &re) && re.partial) {
 				return off, nil
@@ -385,7 +391,7 @@ func (r *Reader) footerAfterIndex(off, end int64, open bool) error {
 		return fmt.Errorf("cannot read the footer of %s at offset %d: %w", r.name, end, bare(err))
 	}
 	r.scanOff = off
-	if at, ok := parseFooter(foot[:]); !ok || at != off {
+	if at, ok := parseFooter(r.codec, foot[:]); !ok || at != off {
 		r.addDamage(end, "footer damaged")
 		r.scanOff = r.size // nothing can follow a footer
 		return nil
@@ -564,7 +570,7 @@ func (r *Reader) SkipDamaged() (skipped []int) {
 // readPass reads the pass record at off, which should carry seq and, when
 // end is not -1, be followed by a record at end.
 func (r *Reader) readPass(off int64, seq uint64, end, size int64) (*collector.Pass, error) {
-	payload, next, err := readRecord(r.f, off, size, maxRecordLen, nil)
+	payload, next, err := readRecord(r.codec, r.f, off, size, maxRecordLen, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -584,7 +590,7 @@ func (r *Reader) readPass(off int64, seq uint64, end, size int64) (*collector.Pa
 		}
 		body = payload[9:]
 	}
-	raw, err := decompress(body, &r.shape)
+	raw, err := decompress(r.codec, body, &r.shape)
 	if err != nil {
 		return nil, corrupt("%v", err)
 	}

@@ -10,7 +10,7 @@
 //
 // Layout (all integers little-endian):
 //
-//	magic     "MLPV" | format version uint16 | reserved uint16 (0)
+//	magic     "MLPV" | format version uint16 | codec uint16 (0 before version 3)
 //	record    header: type 1 | version uint16 | precision uint8 | reserved uint8 | Architecture as JSON
 //	record    pass:   type 2 | sequence uint64 | zstd frame of the binary pass encoding (see codec.go)
 //	...       one pass record per Append
@@ -24,6 +24,17 @@
 // costs only the passes inside it. The sequence number counts passes from 0,
 // so that a duplicated, swapped or missing record is damage the reader sees.
 // Format version 1 had no sequence numbers; it is still read.
+//
+// Format version 3 lets a writer choose its checksum and compression (the
+// codec in the magic), so that a writer without CRC-32C and zstd at hand,
+// such as the Python recorder (python/), writes at its library's speed:
+// the codec's low byte is the checksum of every frame and of the footer (0
+// CRC-32C, 1 CRC-32 as zlib computes it, masked alike), its high byte the
+// compression of pass records (0 zstd, 1 zlib, 2 none). With zlib or none a
+// pass record's payload is type 2 | sequence uint64 | raw length uint64 |
+// the compressed bytes, so that the reader bounds the inflated size first.
+// mlpviz itself writes version 2 (CRC-32C and zstd), which older readers
+// read too.
 package runfile
 
 import (
@@ -34,9 +45,12 @@ import (
 	"strings"
 )
 
-// FormatVersion is the newest file format this package reads, and the one
-// it writes.
-const FormatVersion = 2
+// FormatVersion is the newest file format this package reads.
+const FormatVersion = 3
+
+// writeVersion is the format this package writes: the newest whose codec is
+// fixed, so that mlpviz releases that predate version 3 read its files.
+const writeVersion = 2
 
 // magic opens every run file and closes every cleanly closed one, so that a
 // foreign file is recognised from its first bytes.
@@ -79,12 +93,52 @@ var le = binary.LittleEndian
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// maskedCRC is TFRecord's masked CRC-32C: masking keeps a CRC computed over
-// data that itself holds CRCs from being trivially related to them.
-func maskedCRC(b []byte) uint32 {
-	c := crc32.Checksum(b, castagnoli)
-	return (c>>15 | c<<17) + 0xa282ead8
+// codec is how a file checks its frames and compresses its passes: chosen
+// by a format 3 writer, the zero value (CRC-32C, zstd) before that.
+type codec struct {
+	checksum    byte // checksumCRC32C or checksumCRC32
+	compression byte // compressZstd, compressZlib or compressNone
 }
+
+const (
+	checksumCRC32C = 0
+	checksumCRC32  = 1 // IEEE, as Python's zlib.crc32
+)
+
+const (
+	compressZstd = 0
+	compressZlib = 1 // an RFC 1950 stream, as Python's zlib.compress
+	compressNone = 2
+)
+
+// parseCodec reads the magic's codec field of a format 3 file.
+func parseCodec(v uint16) (codec, error) {
+	c := codec{checksum: byte(v), compression: byte(v >> 8)}
+	if c.checksum > checksumCRC32 {
+		return c, fmt.Errorf("unknown checksum %d", c.checksum)
+	}
+	if c.compression > compressNone {
+		return c, fmt.Errorf("unknown compression %d", c.compression)
+	}
+	return c, nil
+}
+
+// crc is TFRecord's masked CRC of b with the codec's checksum: masking
+// keeps a CRC computed over data that itself holds CRCs from being
+// trivially related to them.
+func (c codec) crc(b []byte) uint32 {
+	var v uint32
+	if c.checksum == checksumCRC32 {
+		v = crc32.ChecksumIEEE(b)
+	} else {
+		v = crc32.Checksum(b, castagnoli)
+	}
+	return (v>>15 | v<<17) + 0xa282ead8
+}
+
+// maskedCRC is the masked CRC-32C that formats 1 and 2, and mlpviz's own
+// writer, use.
+func maskedCRC(b []byte) uint32 { return codec{}.crc(b) }
 
 // Precision is how float arrays of a pass are stored.
 type Precision uint8
@@ -201,7 +255,7 @@ func cutShort(format string, args ...any) error {
 // readable bytes end at end, refusing a payload longer than limit. It returns the payload (in buf when it is big
 // enough) and the offset just after the record. Errors about the bytes are
 // *recordError; any other error is the file's.
-func readRecord(ra io.ReaderAt, off, end int64, limit uint64, buf []byte) (payload []byte, next int64, err error) {
+func readRecord(c codec, ra io.ReaderAt, off, end int64, limit uint64, buf []byte) (payload []byte, next int64, err error) {
 	left := end - off
 	if left < frameHeaderLen {
 		return nil, 0, cutShort("truncated record header: %d of %d bytes", max(left, 0), frameHeaderLen)
@@ -210,7 +264,7 @@ func readRecord(ra io.ReaderAt, off, end int64, limit uint64, buf []byte) (paylo
 	if _, err := ra.ReadAt(h[:], off); err != nil {
 		return nil, 0, err
 	}
-	if maskedCRC(h[:8]) != le.Uint32(h[8:]) {
+	if c.crc(h[:8]) != le.Uint32(h[8:]) {
 		return nil, 0, corrupt("record length crc mismatch")
 	}
 	n := le.Uint64(h[:8])
@@ -233,7 +287,7 @@ func readRecord(ra io.ReaderAt, off, end int64, limit uint64, buf []byte) (paylo
 		return nil, 0, err
 	}
 	payload = buf[:n]
-	if maskedCRC(payload) != le.Uint32(buf[n:]) {
+	if c.crc(payload) != le.Uint32(buf[n:]) {
 		return nil, 0, corrupt("crc mismatch")
 	}
 	return payload, off + frameHeaderLen + int64(total), nil
@@ -244,22 +298,22 @@ func appendFooter(dst []byte, indexOff int64) []byte {
 	var b [footerLen]byte
 	le.PutUint64(b[:], uint64(indexOff))
 	copy(b[12:], magic)
-	le.PutUint32(b[8:], footerCRC(b[:]))
+	le.PutUint32(b[8:], footerCRC(codec{}, b[:]))
 	return append(dst, b[:]...)
 }
 
 // footerCRC covers the offset and the magic, so that a footer cannot pass
 // for the header of a record.
-func footerCRC(b []byte) uint32 {
-	var c [12]byte
-	copy(c[:8], b[:8])
-	copy(c[8:], magic)
-	return maskedCRC(c[:])
+func footerCRC(c codec, b []byte) uint32 {
+	var d [12]byte
+	copy(d[:8], b[:8])
+	copy(d[8:], magic)
+	return c.crc(d[:])
 }
 
 // parseFooter returns the index offset a footer holds, or false.
-func parseFooter(b []byte) (int64, bool) {
-	if len(b) != footerLen || string(b[12:]) != magic || footerCRC(b) != le.Uint32(b[8:]) {
+func parseFooter(c codec, b []byte) (int64, bool) {
+	if len(b) != footerLen || string(b[12:]) != magic || footerCRC(c, b) != le.Uint32(b[8:]) {
 		return 0, false
 	}
 	off := le.Uint64(b[:8])

@@ -54,7 +54,7 @@ func TestRoundTripF32(t *testing.T) {
 	if !reflect.DeepEqual(r.Architecture(), arch) {
 		t.Fatalf("architecture %+v, want %+v", r.Architecture(), arch)
 	}
-	if r.FormatVersion() != FormatVersion || r.Precision() != F32 || !r.Closed() || r.Damage() != nil {
+	if r.FormatVersion() != writeVersion || r.Precision() != F32 || !r.Closed() || r.Damage() != nil {
 		t.Fatalf("version %d precision %v closed %v damage %v", r.FormatVersion(), r.Precision(), r.Closed(), r.Damage())
 	}
 	if r.Len() != len(ps) {

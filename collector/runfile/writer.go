@@ -323,8 +323,8 @@ func newWriter(name string, arch *collector.Architecture, opt Options) (*Writer,
 
 	buf := make([]byte, 0, magicLen+frameOverhead+8+len(archJSON))
 	buf = append(buf, magic...)
-	buf = le.AppendUint16(buf, FormatVersion)
-	buf = le.AppendUint16(buf, 0)
+	buf = le.AppendUint16(buf, writeVersion)
+	buf = le.AppendUint16(buf, 0) // codec: CRC-32C and zstd
 	buf, start := beginFrame(buf)
 	buf = appendHeader(buf, opt.Precision, archJSON)
 	buf = endFrame(buf, start)
