@@ -259,3 +259,33 @@ func TestWindowPythonLive(t *testing.T) {
 		t.Error("the run was closed before the window looked: not a live run")
 	}
 }
+
+// TestWindowPythonCompat: a script written for the PyTorch tool's
+// collector, with only its import changed, leaves a run file the window
+// opens and the tool's JSON, which import reads.
+func TestWindowPythonCompat(t *testing.T) {
+	needTorch(t)
+	needDisplay(t)
+	dir := t.TempDir()
+	run, js := filepath.Join(dir, "collector.mlpv"), filepath.Join(dir, "collection.json")
+	if b, err := pythonCommand(t, "cmd/mlpviz/testdata/seed_style.py", run, js).CombinedOutput(); err != nil {
+		t.Fatalf("seed_style.py: %v\n%s", err, b)
+	}
+	r, err := runfile.Open(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, head := r.Len(), r.Architecture().Head
+	r.Close()
+	if n != 6 || len(head) != 3 || head[0].In != 784 || head[2].Out != 10 {
+		t.Fatalf("%d passes, head %v; want 6 passes of 784-32-16-10", n, head)
+	}
+	img := runWindow(t, screenshotPath(t, "python_compat.png"), "view", run, "--frames", "8")
+	if red, blue := ink(img, networkView(), reddish), ink(img, networkView(), bluish); red < 500 || blue < 500 {
+		t.Errorf("network view has %d red and %d blue pixels: connections missing", red, blue)
+	}
+	imported := filepath.Join(dir, "imported.mlpv")
+	if b, err := mlpvizCommand(t, "import", js, "-o", imported).CombinedOutput(); err != nil {
+		t.Fatalf("import of the collector's JSON: %v\n%s", err, b)
+	}
+}
