@@ -59,7 +59,7 @@ import threading
 import time
 import zlib
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence
+from typing import List, Optional
 
 import numpy as np
 

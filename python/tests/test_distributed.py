@@ -2,9 +2,9 @@
 127.0.0.1): one run file, written by rank 0 alone, whose weights are every
 rank's weights."""
 
+import datetime
 import os
-import sys
-import tempfile
+import time
 
 import torch
 import torch.distributed as dist
@@ -25,7 +25,7 @@ def worker(rank, port, path, out):
     os.environ["MASTER_PORT"] = str(port)
     os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", rank=rank, world_size=WORLD)
+    dist.init_process_group("gloo", rank=rank, world_size=WORLD, timeout=datetime.timedelta(seconds=60))
     try:
         from mlpviz import Recorder
 
@@ -51,6 +51,7 @@ def worker(rank, port, path, out):
                     "grads": [p.grad.detach().clone() for p in model.parameters()],
                     "wrote": wrote, "has_writer": rec.writer is not None, "passes": rec.passes},
                    os.path.join(out, f"rank{rank}.pt"))
+        dist.barrier()  # neither rank tears down while the other still talks
     finally:
         dist.destroy_process_group()
 
@@ -58,7 +59,17 @@ def worker(rank, port, path, out):
 class DistributedTest(TempDirCase):
     def test_two_ranks(self):
         path = self.path()
-        mp.spawn(worker, args=(free_port(), path, self.dir), nprocs=WORLD, join=True)
+        ctx = mp.spawn(worker, args=(free_port(), path, self.dir), nprocs=WORLD, join=False)
+        deadline = time.monotonic() + 120
+        while not ctx.join(timeout=1):
+            if time.monotonic() > deadline:
+                # Never hang the suite: a worker still alive now is stuck
+                # (in gloo's teardown, if it saved its results below).
+                for p in ctx.processes:
+                    if p.is_alive():
+                        p.kill()
+                        p.join()
+                break
         ranks = [torch.load(os.path.join(self.dir, f"rank{r}.pt")) for r in range(WORLD)]
         self.assertEqual(sorted(os.listdir(self.dir)), ["rank0.pt", "rank1.pt", "run.mlpv"])
         self.assertTrue(ranks[0]["has_writer"])

@@ -3,7 +3,6 @@ probe gives at capture time, whatever the training batches around it do."""
 
 import copy
 import math
-import os
 
 import numpy as np
 import torch
