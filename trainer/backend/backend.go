@@ -1,6 +1,7 @@
-// Package backend holds the numeric kernels the trainer's layers run on,
-// behind one interface so that a GPU backend can replace the pure-Go CPU one
-// without touching the layers above it.
+// Package backend is the interface the trainer's layers run their maths
+// through, so that a GPU backend can replace the CPU one without touching
+// the layers above it, and the CPU backend: package kernels' functions
+// dispatched over a pool of worker goroutines.
 //
 // Every tensor is a flat []float32 in row-major (NCHW) order; shapes travel
 // in small geometry structs. Kernels that take a gradient output accumulate
