@@ -60,8 +60,8 @@ func grow(buf []float32, n int) []float32 {
 }
 
 // Gemm implements Backend. A product large enough to pay for the hand-off
-// is split across workers by blocks of columns of C (or rows, when C is
-// narrow), each block a whole number of micro-kernel tiles.
+// is split across workers by blocks of rows of C (or of columns, see below),
+// each block a whole number of micro-kernel tiles.
 func (c *CPU) Gemm(transA, transB bool, m, n, k int, a, b []float32, beta float32, out []float32) {
 	if m*n*k < 1<<16 || c.workers == 1 {
 		kernels.Sgemm(transA, transB, m, n, k, a, lda(transA, m, k), b, ldb(transB, n, k), beta, out, n)
@@ -142,60 +142,47 @@ const minChunk = 1 << 14
 // chunks is how many workers a flat range of n values deserves.
 func chunks(n int) int { return max(1, n/minChunk) }
 
+// each runs the element-wise task e over [0, n), split into at most one
+// chunk per minChunk of the size values it touches.
+func (c *CPU) each(n, size int, e elementwise) {
+	c.ew = e
+	c.pool.run(n, chunks(size), &c.ew)
+	c.ew = elementwise{}
+}
+
 // MaxPool2D implements Backend, planes split across workers.
 func (c *CPU) MaxPool2D(g PoolGeom, x, y []float32, arg []int32) {
-	t := &c.ew
-	*t = elementwise{op: opMaxPool, pool: g, x: x, y: y, arg: arg}
-	c.pool.run(g.N*g.C, chunks(len(x)), t)
-	*t = elementwise{}
+	c.each(g.N*g.C, len(x), elementwise{op: opMaxPool, pool: g, x: x, y: y, arg: arg})
 }
 
 // MaxPool2DBackward implements Backend.
 func (c *CPU) MaxPool2DBackward(g PoolGeom, dy []float32, arg []int32, dx []float32) {
-	t := &c.ew
-	*t = elementwise{op: opMaxPoolBackward, pool: g, x: dy, y: dx, arg: arg}
-	c.pool.run(g.N*g.C, chunks(len(dx)), t)
-	*t = elementwise{}
+	c.each(g.N*g.C, len(dx), elementwise{op: opMaxPoolBackward, pool: g, x: dy, y: dx, arg: arg})
 }
 
 // ReLU implements Backend.
 func (c *CPU) ReLU(x, y []float32) {
-	t := &c.ew
-	*t = elementwise{op: opReLU, x: x, y: y}
-	c.pool.run(len(x), chunks(len(x)), t)
-	*t = elementwise{}
+	c.each(len(x), len(x), elementwise{op: opReLU, x: x, y: y})
 }
 
 // ReLUBackward implements Backend.
 func (c *CPU) ReLUBackward(y, dy, dx []float32) {
-	t := &c.ew
-	*t = elementwise{op: opReLUBackward, x: y, y: dy, z: dx}
-	c.pool.run(len(y), chunks(len(y)), t)
-	*t = elementwise{}
+	c.each(len(y), len(y), elementwise{op: opReLUBackward, x: y, y: dy, z: dx})
 }
 
 // Dropout implements Backend.
 func (c *CPU) Dropout(p float32, seed, offset uint64, x, y, mask []float32) {
-	t := &c.ew
-	*t = elementwise{op: opDropout, x: x, y: y, z: mask, p: p, seed: seed, offset: offset}
-	c.pool.run(len(x), chunks(len(x)), t)
-	*t = elementwise{}
+	c.each(len(x), len(x), elementwise{op: opDropout, x: x, y: y, z: mask, p: p, seed: seed, offset: offset})
 }
 
 // DropoutBackward implements Backend.
 func (c *CPU) DropoutBackward(mask, dy, dx []float32) {
-	t := &c.ew
-	*t = elementwise{op: opDropoutBackward, x: mask, y: dy, z: dx}
-	c.pool.run(len(mask), chunks(len(mask)), t)
-	*t = elementwise{}
+	c.each(len(mask), len(mask), elementwise{op: opDropoutBackward, x: mask, y: dy, z: dx})
 }
 
 // AdamW implements Backend.
 func (c *CPU) AdamW(h AdamWHyper, step int, w, g, m, v []float32) {
-	t := &c.ew
-	*t = elementwise{op: opAdamW, adam: h, step: step, x: w, y: g, z: m, v: v}
-	c.pool.run(len(w), chunks(len(w)), t)
-	*t = elementwise{}
+	c.each(len(w), len(w), elementwise{op: opAdamW, adam: h, step: step, x: w, y: g, z: m, v: v})
 }
 
 type elementOp int
