@@ -281,7 +281,7 @@ func TestVersion1(t *testing.T) {
 			out = le.AppendUint64(out, uint64(o))
 		}
 		out = endFrame(out, st)
-		return appendFooter(out, idx)
+		return appendFooter(codec{}, out, idx)
 	})
 	r := mustOpen(t, path)
 	if r.FormatVersion() != 1 || r.Len() != 3 || !r.Closed() || r.Damage() != nil {

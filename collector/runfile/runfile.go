@@ -225,13 +225,16 @@ func beginFrame(dst []byte) (out []byte, start int) {
 }
 
 // endFrame fills in the header of the frame that begins at start and appends
-// the payload CRC.
-func endFrame(dst []byte, start int) []byte {
+// the payload CRC, with the checksum mlpviz writes.
+func endFrame(dst []byte, start int) []byte { return endFrameWith(codec{}, dst, start) }
+
+// endFrameWith is endFrame with codec c's checksum.
+func endFrameWith(c codec, dst []byte, start int) []byte {
 	payload := dst[start+frameHeaderLen:]
 	h := dst[start : start+frameHeaderLen]
 	le.PutUint64(h, uint64(len(payload)))
-	le.PutUint32(h[8:], maskedCRC(h[:8]))
-	return le.AppendUint32(dst, maskedCRC(payload))
+	le.PutUint32(h[8:], c.crc(h[:8]))
+	return le.AppendUint32(dst, c.crc(payload))
 }
 
 // recordError is a record that cannot be read. partial marks one that is
@@ -294,11 +297,11 @@ func readRecord(c codec, ra io.ReaderAt, off, end int64, limit uint64, buf []byt
 }
 
 // appendFooter appends the footer that points at the index record.
-func appendFooter(dst []byte, indexOff int64) []byte {
+func appendFooter(c codec, dst []byte, indexOff int64) []byte {
 	var b [footerLen]byte
 	le.PutUint64(b[:], uint64(indexOff))
 	copy(b[12:], magic)
-	le.PutUint32(b[8:], footerCRC(codec{}, b[:]))
+	le.PutUint32(b[8:], footerCRC(c, b[:]))
 	return append(dst, b[:]...)
 }
 

@@ -26,10 +26,9 @@ func transcode(t *testing.T, v2 []byte, c codec, cut bool) []byte {
 	out = le.AppendUint16(out, 3)
 	out = le.AppendUint16(out, uint16(c.checksum)|uint16(c.compression)<<8)
 	frame := func(payload []byte) {
-		out = le.AppendUint64(out, uint64(len(payload)))
-		out = le.AppendUint32(out, c.crc(out[len(out)-8:]))
-		out = append(out, payload...)
-		out = le.AppendUint32(out, c.crc(payload))
+		var start int
+		out, start = beginFrame(out)
+		out = endFrameWith(c, append(out, payload...), start)
 	}
 	// The header record as read, with version 3.
 	hdr, _, err := readRecord(codec{}, bytes.NewReader(v2), magicLen, int64(len(v2)), maxHeaderLen, nil)
@@ -80,11 +79,7 @@ func transcode(t *testing.T, v2 []byte, c codec, cut bool) []byte {
 	}
 	indexOff := len(out)
 	frame(index)
-	var foot [footerLen]byte
-	le.PutUint64(foot[:], uint64(indexOff))
-	copy(foot[12:], magic)
-	le.PutUint32(foot[8:], footerCRC(c, foot[:]))
-	return append(out, foot[:]...)
+	return appendFooter(c, out, int64(indexOff))
 }
 
 // TestVersion3 reads format 3 files of every codec, closed (through the

@@ -461,7 +461,7 @@ func (w *Writer) Close() error {
 			buf = le.AppendUint64(buf, uint64(off))
 		}
 		buf = endFrame(buf, start)
-		buf = appendFooter(buf, w.size)
+		buf = appendFooter(codec{}, buf, w.size)
 		if _, err := w.out.Write(buf); err != nil {
 			errs = append(errs, fmt.Errorf("writing the index: %w", bare(err)))
 			w.out.Truncate(w.size)
