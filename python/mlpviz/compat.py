@@ -57,8 +57,6 @@ import json
 import math
 import os
 import warnings
-import weakref
-import atexit
 from collections import defaultdict
 from itertools import chain
 from typing import Any, Literal, Optional, Sequence
@@ -69,7 +67,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from . import _model
-from .recorder import _input_shape, _vec
+from .recorder import _input_shape, _open, _vec
 from .runfile import Architecture, LayerPass, Pass, RunFileExistsError, RunWriter
 
 __all__ = ["ModelCollector"]
@@ -121,18 +119,6 @@ _TORCH_DATASETS = [
 ]
 
 _COMPLETE = {"prediction", "true_label", "logits", "loss", "accuracy"}
-
-_open = weakref.WeakSet()
-
-
-@atexit.register
-def _close_all():
-    for c in list(_open):
-        try:
-            c.close()
-        except Exception:
-            pass
-
 
 def _class_pair(v):
     """(index, name or None) from a registered prediction or true label:

@@ -56,6 +56,8 @@ def _input_shape(shape: Sequence[int]) -> tuple:
     return (c, shape[-2], shape[-1])
 
 
+# Recorders and compat collectors still open; closed at a normal exit so
+# that their files end with an index.
 _open = weakref.WeakSet()
 
 
