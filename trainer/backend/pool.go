@@ -1,7 +1,9 @@
 package backend
 
 import (
+	"fmt"
 	"runtime"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 )
@@ -28,7 +30,8 @@ type pool struct {
 	assigned []atomic.Uint64 // per worker: the last round it takes part in
 	sleeping []atomic.Bool   // per worker: blocked on its wake channel
 	wake     []chan struct{}
-	pending  atomic.Int32 // workers still running the current round
+	pending  atomic.Int32           // workers still running the current round
+	failure  atomic.Pointer[string] // the first panic of a worker this round, with its stack
 	task     task
 	n, used  int
 	closed   atomic.Bool
@@ -55,10 +58,23 @@ func (p *pool) serve(w int) {
 			return
 		}
 		seen = p.assigned[w].Load()
-		lo, hi := p.chunk(w)
-		p.task.run(w, lo, hi)
-		p.pending.Add(-1)
+		p.runChunk(w)
 	}
+}
+
+// runChunk runs worker w's chunk of the current task. A panic is handed to
+// the caller's goroutine (run re-raises it there with this stack), so that
+// the crash names the kernel call that failed, not only a pool goroutine.
+func (p *pool) runChunk(w int) {
+	defer func() {
+		if r := recover(); r != nil {
+			msg := fmt.Sprintf("backend worker %d: %v\n%s", w, r, debug.Stack())
+			p.failure.CompareAndSwap(nil, &msg)
+		}
+		p.pending.Add(-1)
+	}()
+	lo, hi := p.chunk(w)
+	p.task.run(w, lo, hi)
 }
 
 // await returns when worker w is assigned a round past seen (true) or the
@@ -123,6 +139,9 @@ func (p *pool) run(n, limit int, t task) {
 		}
 	}
 	p.task = nil
+	if msg := p.failure.Swap(nil); msg != nil {
+		panic(*msg)
+	}
 }
 
 // close ends the helper goroutines.

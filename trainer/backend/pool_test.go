@@ -1,6 +1,9 @@
 package backend
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 type countTask struct{ sums [8]int }
 
@@ -40,5 +43,36 @@ func BenchmarkPoolRun(b *testing.B) {
 	var c countTask
 	for b.Loop() {
 		p.run(2, 0, &c)
+	}
+}
+
+type panicTask struct{}
+
+func (panicTask) run(w, lo, hi int) {
+	if w == 1 {
+		panic("kernel failed")
+	}
+}
+
+// TestPoolWorkerPanic: a worker's panic reaches the caller, with the
+// worker's stack, instead of crashing from a pool goroutine; the pool
+// still works after it.
+func TestPoolWorkerPanic(t *testing.T) {
+	p := newPool(2)
+	defer p.close()
+	func() {
+		defer func() {
+			r := recover()
+			msg, _ := r.(string)
+			if !strings.Contains(msg, "backend worker 1: kernel failed") || !strings.Contains(msg, "panicTask") {
+				t.Fatalf("recovered %v, want the worker's panic and stack", r)
+			}
+		}()
+		p.run(2, 0, panicTask{})
+	}()
+	var c countTask
+	p.run(10, 0, &c)
+	if c.sums[0]+c.sums[1] != 45 {
+		t.Fatalf("after a panic the pool summed %d, want 45", c.sums[0]+c.sums[1])
 	}
 }
