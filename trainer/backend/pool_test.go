@@ -1,8 +1,11 @@
 package backend
 
 import (
+	"math/rand/v2"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 type countTask struct{ sums [8]int }
@@ -74,5 +77,45 @@ func TestPoolWorkerPanic(t *testing.T) {
 	p.run(10, 0, &c)
 	if c.sums[0]+c.sums[1] != 45 {
 		t.Fatalf("after a panic the pool summed %d, want 45", c.sums[0]+c.sums[1])
+	}
+}
+
+type stressTask struct {
+	hits []atomic.Int32
+	work time.Duration
+}
+
+func (s *stressTask) run(w, lo, hi int) {
+	for end := time.Now().Add(s.work); time.Now().Before(end); {
+	}
+	for i := lo; i < hi; i++ {
+		s.hits[i].Add(1)
+	}
+}
+
+// TestPoolStress hands out rounds of random sizes and limits, with pauses
+// on both sides of the time a worker spins before it sleeps: every item of
+// every round runs exactly once.
+func TestPoolStress(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, workers := range []int{2, 3} {
+		p := newPool(workers)
+		for r := range 1500 {
+			n := 1 + rng.IntN(10)
+			s := &stressTask{hits: make([]atomic.Int32, n), work: time.Duration(rng.IntN(3)) * 50 * time.Microsecond}
+			p.run(n, rng.IntN(3), s)
+			for i := range s.hits {
+				if got := s.hits[i].Load(); got != 1 {
+					t.Fatalf("%d workers, round %d: item %d ran %d times", workers, r, i, got)
+				}
+			}
+			switch rng.IntN(4) {
+			case 0:
+				time.Sleep(spinFor - 50*time.Microsecond + time.Duration(rng.IntN(100))*time.Microsecond)
+			case 1:
+				time.Sleep(time.Millisecond)
+			}
+		}
+		p.close()
 	}
 }
