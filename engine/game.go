@@ -83,11 +83,8 @@ type Game struct {
 	pass  *collector.Pass
 	shown int // index of the pass in pass, or -1
 
-	input   *InputPanel
-	probs   *ProbPanel
-	loss    *PlotPanel
-	acc     *PlotPanel
-	summary *SummaryPanel
+	side   *sidebar
+	legend legend
 
 	hovered, pinned int
 	dragFrom        image.Point
@@ -152,9 +149,7 @@ func New(src *Source, opt Options) (*Game, error) {
 	net.mode = opt.RangeMode
 	g := &Game{
 		opt: opt, src: src, arch: src.Architecture(), theme: th, fonts: fonts, net: net, shown: -1,
-		input: NewInputPanel(th, fonts), probs: NewProbPanel(th, fonts),
-		loss: newLossPlot(th, fonts), acc: newAccuracyPlot(th, fonts),
-		summary: NewSummaryPanel(th, fonts), hovered: -1, pinned: -1, plotsFor: -1, scale: 1,
+		side: newSidebar(th, fonts), hovered: -1, pinned: -1, plotsFor: -1, scale: 1,
 	}
 	g.tl.delay = min(max(opt.Delay, minDelay), maxDelay)
 	g.tl.live, g.tl.follow = opt.Live, opt.Live
@@ -164,9 +159,8 @@ func New(src *Source, opt Options) (*Game, error) {
 	if opt.Bench > 0 {
 		g.bench = &benchRun{frames: opt.Bench}
 	}
-	g.summary.Set(g.arch)
-	g.input.Set(g.arch, nil)
-	g.probs.Set(g.arch, nil)
+	g.side.sum.Set(g.arch)
+	g.side.setPass(g.arch, nil)
 	return g, nil
 }
 
@@ -223,15 +217,14 @@ func (g *Game) setScale(s float64) {
 		return // keep the faces we have; NewFonts fails only for a bad scale
 	}
 	g.scale, g.fonts = s, fonts
-	th := g.theme
-	g.input, g.probs = NewInputPanel(th, fonts), NewProbPanel(th, fonts)
-	g.loss, g.acc = newLossPlot(th, fonts), newAccuracyPlot(th, fonts)
-	g.summary = NewSummaryPanel(th, fonts)
-	g.summary.Set(g.arch)
-	g.input.Set(g.arch, g.pass)
-	g.probs.Set(g.arch, g.pass)
+	hidden, selected := g.side.hidden, g.side.selected
+	g.side = newSidebar(g.theme, fonts)
+	g.side.hidden, g.side.selected = hidden, selected
+	g.side.sum.Set(g.arch)
+	g.side.setPass(g.arch, g.pass)
 	g.plotsFor = -1
 	g.hudCache, g.barCache, g.emptyCache, g.bannerCache = panelCache{}, panelCache{}, panelCache{}, panelCache{}
+	g.legend = legend{}
 	g.labels, g.tooltip = nil, tooltip{}
 	g.net.cam.PixelScale = float32(s)
 }
@@ -244,12 +237,36 @@ func (g *Game) hudRect() image.Rectangle { return image.Rect(0, 0, g.width, g.px
 func (g *Game) barRect() image.Rectangle {
 	return image.Rect(0, g.height-g.px(62), g.width, g.height)
 }
+
+// sideRect is the side bar: a quarter of the width within 260..340
+// logical pixels, and none when hidden (P) or when the window is so narrow
+// that the network would get less than the side bar.
 func (g *Game) sideRect() image.Rectangle {
 	w := min(g.px(340), max(g.width/4, g.px(260)))
+	if g.side.hidden || g.width-w < w {
+		w = 0
+	}
 	return image.Rect(g.width-w, g.px(30), g.width, g.height-g.px(62))
 }
+
+// viewRect is the network view: what the side bar leaves between the HUD
+// and the timeline.
 func (g *Game) viewRect() image.Rectangle {
 	return image.Rect(0, g.px(30), g.sideRect().Min.X, g.height-g.px(62))
+}
+
+// legendRect is the colour legend's row along the bottom of the view.
+func (g *Game) legendRect() image.Rectangle {
+	v := g.viewRect()
+	return image.Rect(v.Min.X, v.Max.Y-g.px(legendHeight), v.Max.X, v.Max.Y)
+}
+
+// netRect is the part of the view the network is fitted into: above the
+// legend, so that the two never overlap until the user pans.
+func (g *Game) netRect() image.Rectangle {
+	v := g.viewRect()
+	v.Max.Y = g.legendRect().Min.Y
+	return v
 }
 
 // Update implements ebiten.Game: input, the timeline and new passes.
@@ -270,7 +287,8 @@ func (g *Game) Update() error {
 	g.src.Refresh(now)
 	g.src.LoadMetrics(4 * time.Millisecond)
 	n := g.src.Len()
-	v := g.viewRect()
+	g.side.layout(g.sideRect(), g.px)
+	v := g.netRect()
 	g.net.setView(scene.Rect{MinX: float32(v.Min.X), MinY: float32(v.Min.Y), MaxX: float32(v.Max.X), MaxY: float32(v.Max.Y)}, g.opt.Zoom)
 
 	if g.opt.Render != nil {
@@ -331,8 +349,7 @@ func (g *Game) showPass(i int) {
 	}
 	g.pass, g.shown = p, i
 	g.net.setPass(p)
-	g.input.Set(g.arch, p)
-	g.probs.Set(g.arch, p)
+	g.side.setPass(g.arch, p)
 	g.tooltip.invalidate()
 }
 
@@ -352,8 +369,8 @@ func (g *Game) updatePlots() {
 	if g.tl.index < len(m) {
 		cursor = g.tl.index
 	}
-	g.loss.Set(g.steps, g.lossVals, cursor)
-	g.acc.Set(g.steps, g.accVals, cursor)
+	g.side.loss.Set(g.steps, g.lossVals, cursor)
+	g.side.acc.Set(g.steps, g.accVals, cursor)
 	g.plotsFor, g.plotCursor = len(m), g.tl.index
 }
 
@@ -391,6 +408,10 @@ func (g *Game) handleKeys(now time.Time, n int) {
 		g.pinned = -1
 	case pressed(ebiten.KeyF), pressed(ebiten.KeyF11):
 		toggleFullscreen()
+	case pressed(ebiten.KeyP):
+		g.side.hidden = !g.side.hidden
+	case pressed(ebiten.KeyTab):
+		g.side.nextTab()
 	case pressed(ebiten.KeyR):
 		if g.rec != nil {
 			g.stopRecording()
@@ -402,7 +423,7 @@ func (g *Game) handleKeys(now time.Time, n int) {
 }
 
 func (g *Game) zoomAtCentre(f float32) {
-	v := g.viewRect()
+	v := g.netRect()
 	g.net.cam.ZoomAt(float32(v.Min.X+v.Dx()/2), float32(v.Min.Y+v.Dy()/2), f)
 }
 
@@ -428,6 +449,7 @@ func (g *Game) handleMouse(now time.Time, n int) {
 			g.tl.changeDelay(delayStep)
 		case pt.In(g.bar.slider.Inset(-6)):
 			g.tl.drag = true
+		case g.side.click(pt):
 		case inView:
 			g.pressedInView, g.dragging, g.dragFrom = true, false, pt
 		}
@@ -483,7 +505,11 @@ func (g *Game) Draw(screen *ebiten.Image) {
 	screen.Fill(g.theme.Background)
 	g.net.draw(screen)
 	g.drawLayerLabels(screen)
-	g.drawSide(screen)
+	g.drawLegend(screen)
+	if r := g.sideRect(); !r.Empty() {
+		g.side.layout(r, g.px)
+		g.side.draw(screen, r)
+	}
 	g.drawTimeline(screen)
 	g.drawHUD(screen)
 	g.drawTooltip(screen)
@@ -511,28 +537,6 @@ func (g *Game) Draw(screen *ebiten.Image) {
 		g.shot = saveScreenshot(screen, g.opt.Screenshot)
 		g.done = true
 	}
-}
-
-func (g *Game) drawSide(screen *ebiten.Image) {
-	r := g.sideRect()
-	fillRect(screen, float64(r.Min.X), float64(r.Min.Y), float64(r.Dx()), float64(r.Dy()), g.theme.Background)
-	pad := g.px(8)
-	x0, x1 := r.Min.X+pad, r.Max.X-pad
-	y := r.Min.Y + pad
-	h := r.Dy() - 2*pad
-	// Heights in proportion, the summary taking what is left.
-	parts := []int{h * 21 / 100, h * 24 / 100, h * 15 / 100, h * 15 / 100}
-	rects := make([]image.Rectangle, 0, 5)
-	for _, ph := range parts {
-		rects = append(rects, image.Rect(x0, y, x1, y+ph-pad))
-		y += ph
-	}
-	rects = append(rects, image.Rect(x0, y, x1, r.Max.Y-pad))
-	g.input.Draw(screen, rects[0])
-	g.probs.Draw(screen, rects[1])
-	g.loss.Draw(screen, rects[2])
-	g.acc.Draw(screen, rects[3])
-	g.summary.Draw(screen, rects[4])
 }
 
 // Err reports a failed screenshot.

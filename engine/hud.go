@@ -57,12 +57,21 @@ func (g *Game) renderHUD(dst *ebiten.Image) {
 	fillRect(dst, 0, 0, float64(r.Dx()), float64(r.Dy()), th.Panel)
 	fillRect(dst, 0, float64(r.Max.Y)-f.px(1), float64(r.Dx()), f.px(1), th.Border)
 	title := fmt.Sprintf("mlpviz  ·  %s on %s", g.arch.Model, g.arch.Dataset)
+	title = fitText(title, f.Bold, float64(r.Dx())-f.px(24))
 	drawTextMiddle(dst, title, f.Bold, f.px(12), r, th.Text, text.AlignStart)
 
+	// Items from the right, the most wanted first; where the title leaves
+	// no room for one, it and the rest stay out.
 	x := float64(r.Max.X) - f.px(12)
+	left := f.px(12) + text.Advance(title, f.Bold) + f.px(18)
 	item := func(s string, col color.RGBA) {
+		w := text.Advance(s, f.Mono)
+		if x-w < left {
+			left = math.Inf(1)
+			return
+		}
 		drawTextMiddle(dst, s, f.Mono, x, r, col, text.AlignEnd)
-		x -= text.Advance(s, f.Mono) + f.px(18)
+		x -= w + f.px(18)
 	}
 	dim := th.TextDim
 	switch {
@@ -113,7 +122,9 @@ func (g *Game) drawLayerLabels(screen *ebiten.Image) {
 		if x < float32(v.Min.X) || x > float32(v.Max.X) {
 			continue
 		}
-		at := image.Rect(int(x)-w/2, int(y), int(x)-w/2+w, int(y)+hgt)
+		// Centred over the layer, but kept whole inside the view.
+		left := min(max(int(x)-w/2, v.Min.X+g.px(4)), v.Max.X-g.px(4)-w)
+		at := image.Rect(left, int(y), left+w, int(y)+hgt)
 		g.labelLayer = k
 		g.labels[k].draw(screen, at, g.renderLabel)
 	}
@@ -168,17 +179,35 @@ func (g *Game) drawTooltip(screen *ebiten.Image) {
 		t.size = image.Pt(int(w)+g.px(20), int((lineHeight(f.Mono)+f.px(2))*float64(len(t.lines)))+g.px(14))
 		t.cache.invalidate()
 	}
-	// Beside the neuron, kept inside the network view.
-	k, i, _ := g.net.layout.Locate(id)
-	nx, ny := g.net.layout.Pos(k, i)
-	sx, sy := g.net.cam.ToScreen(nx, ny)
-	v := g.viewRect()
-	x := int(sx) + g.px(16)
-	if x+t.size.X > v.Max.X {
-		x = int(sx) - g.px(16) - t.size.X
-	}
-	y := min(max(int(sy)-t.size.Y/2, v.Min.Y+g.px(4)), v.Max.Y-t.size.Y-g.px(4))
+	at := g.tooltipAt(id, t.size)
+	x, y := at.X, at.Y
 	t.cache.draw(screen, image.Rectangle{Min: image.Pt(x, y), Max: image.Pt(x, y).Add(t.size)}, g.renderTooltip)
+}
+
+// tooltipAt places a tooltip of size off the lit neuron's pathways: beside
+// the span of the layers they join (the neuron's own and its neighbours)
+// where the view has room, else in the top corner of the view away from the
+// neuron, so the connections being read stay visible.
+func (g *Game) tooltipAt(id int, size image.Point) image.Point {
+	l := g.net.layout
+	k, i, _ := l.Locate(id)
+	nx, ny := l.Pos(k, i)
+	sx, sy := g.net.cam.ToScreen(nx, ny)
+	lo, hi := l.Layers[max(k-1, 0)].Bounds.MinX, l.Layers[min(k+1, len(l.Layers)-1)].Bounds.MaxX
+	x0, _ := g.net.cam.ToScreen(lo, 0)
+	x1, _ := g.net.cam.ToScreen(hi, 0)
+	v := g.netRect()
+	m := g.px(12)
+	y := min(max(int(sy)-size.Y/2, v.Min.Y+g.px(4)), v.Max.Y-size.Y-g.px(4))
+	switch {
+	case int(x1)+m+size.X <= v.Max.X-g.px(4):
+		return image.Pt(int(x1)+m, y)
+	case int(x0)-m-size.X >= v.Min.X+g.px(4):
+		return image.Pt(int(x0)-m-size.X, y)
+	case int(sx) > (v.Min.X+v.Max.X)/2:
+		return image.Pt(v.Min.X+g.px(8), v.Min.Y+g.px(8))
+	}
+	return image.Pt(v.Max.X-g.px(8)-size.X, v.Min.Y+g.px(8))
 }
 
 func (g *Game) renderTooltip(dst *ebiten.Image) {

@@ -57,10 +57,22 @@ func (c *panelCache) draw(dst *ebiten.Image, r image.Rectangle, render func(*ebi
 		return
 	}
 	if redraw {
+		saved := textOrigin
+		textOrigin = textOrigin.Add(r.Min)
 		render(img)
+		textOrigin = saved
 	}
 	c.blit(dst, r.Min)
 }
+
+// textLog, when set (the layout tests set it), receives every text drawn:
+// its box on the screen and the rectangle it is drawn into, which it must
+// not cross. textOrigin is where the image being drawn on sits on the
+// screen (a panel's cache is drawn at its rectangle).
+var (
+	textLog    func(s string, box, clip image.Rectangle)
+	textOrigin image.Point
+)
 
 // blit draws the cached image at at. The options live in the cache so that
 // taking their address does not allocate each frame.
@@ -162,6 +174,18 @@ func fillRect(dst *ebiten.Image, x, y, w, h float64, c color.RGBA) {
 func drawText(dst *ebiten.Image, s string, face *text.GoTextFace, x, y float64, c color.RGBA, align text.Align) {
 	if s == "" {
 		return
+	}
+	if textLog != nil {
+		w := text.Advance(s, face)
+		left := x
+		switch align {
+		case text.AlignCenter:
+			left -= w / 2
+		case text.AlignEnd:
+			left -= w
+		}
+		box := image.Rect(int(math.Round(left)), int(math.Round(y)), int(math.Round(left+w)), int(math.Round(y+lineHeight(face))))
+		textLog(s, box.Add(textOrigin), dst.Bounds().Add(textOrigin))
 	}
 	op := &text.DrawOptions{}
 	op.GeoM.Translate(math.Round(x), math.Round(y))

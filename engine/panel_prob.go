@@ -123,6 +123,36 @@ type probLayout struct {
 	marks    []image.Rectangle // horizontal layout only: where the true class's tick goes
 }
 
+// minHeight is the least height of a panel width wide at which every
+// class gets a row its name can be read in, when the names are too long to
+// stand under vertical bars (CIFAR-10's); 0 when vertical bars fit.
+func (p *ProbPanel) minHeight(width int) int {
+	f := p.f
+	title, content := frameLayout(image.Rect(0, 0, width, 1000), true, f)
+	n := len(p.names)
+	if vertical, _ := p.fitsVertical(content.Dx()); n == 0 || vertical {
+		return 0
+	}
+	header := int(lineHeight(f.Bold)) + int(f.px(4)) + int(f.px(8))
+	return title.Dy() + int(f.px(6)) + header + n*int(lineHeight(f.Small)+f.px(2)) + int(f.px(10))
+}
+
+// fitsVertical reports whether every class name fits under its own
+// vertical bar in an area w wide, and the widest name.
+func (p *ProbPanel) fitsVertical(w int) (bool, float64) {
+	f := p.f
+	n := max(len(p.probs), len(p.names))
+	if n == 0 {
+		return true, 0
+	}
+	colW := w / n
+	widest := 0.0
+	for i := range n {
+		widest = max(widest, text.Advance(className(p.names, i), f.Small))
+	}
+	return widest+f.px(2) <= float64(colW) && colW >= int(f.px(6)), widest
+}
+
 func (p *ProbPanel) layout(size image.Point) probLayout {
 	f := p.f
 	_, content := frameLayout(image.Rectangle{Max: size}, true, f)
@@ -135,16 +165,13 @@ func (p *ProbPanel) layout(size image.Point) probLayout {
 		return l
 	}
 
-	// Vertical bars when every name fits under its bar.
+	// Vertical bars when every name fits under its bar: short names stand
+	// under vertical bars at any height, where ten horizontal rows squeezed
+	// into a short panel would overlap.
 	colW := area.Dx() / n
-	widest := 0.0
-	for i := range n {
-		widest = max(widest, text.Advance(className(p.names, i), f.Small))
-	}
 	labelH := int(lineHeight(f.Small)) + int(f.px(6))
-	// Short names stand under vertical bars at any height: ten horizontal
-	// rows squeezed into a short panel would overlap.
-	l.vertical = widest+f.px(2) <= float64(colW) && colW >= int(f.px(6))
+	var widest float64
+	l.vertical, widest = p.fitsVertical(area.Dx())
 	if l.vertical {
 		gap := max(int(f.px(2)), colW/5)
 		x0 := area.Min.X + (area.Dx()-colW*n)/2

@@ -107,6 +107,12 @@ func savePNG(t *testing.T, img image.Image, suffix string) {
 		ext := filepath.Ext(path)
 		path = strings.TrimSuffix(path, ext) + "-" + suffix + ext
 	}
+	savePNGTo(t, img, path)
+}
+
+// savePNGTo writes img as a PNG at path.
+func savePNGTo(t *testing.T, img image.Image, path string) {
+	t.Helper()
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)

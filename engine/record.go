@@ -141,8 +141,7 @@ func (g *Game) renderStep(f, n int) bool {
 	g.pass, g.shown = p, near
 	g.net.geom.Build(p, g.net.mode) // offline: on this goroutine, so the frame shows it
 	g.net.adopt()
-	g.input.Set(g.arch, p)
-	g.probs.Set(g.arch, p)
+	g.side.setPass(g.arch, p)
 	g.src.LoadMetrics(time.Second) // the plots show the whole run from the first frame
 	g.updatePlots()
 	return true

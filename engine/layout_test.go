@@ -1,0 +1,228 @@
+package engine
+
+import (
+	"fmt"
+	"image"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/hajimehoshi/ebiten/v2"
+
+	"github.com/mlpviz/mlpviz/collector"
+	"github.com/mlpviz/mlpviz/collector/runfile"
+)
+
+// layoutSizes are the window sizes the layout must hold at: logical size
+// and UI scale (3840x2160 device pixels is 1920x1080 at scale 2).
+var layoutSizes = []struct {
+	w, h  int
+	scale float64
+}{{800, 600, 1}, {1280, 800, 1}, {1920, 1080, 1}, {1920, 1080, 2}, {640, 400, 2}}
+
+// headArchitecture is a run's architecture for one of the catalogue's
+// models: the conv stack that ends in channels feature maps, then the head.
+func headArchitecture(model string) *collector.Architecture {
+	a := cnnArchitecture()
+	a.Model = model
+	var dims []int
+	var channels int
+	switch model {
+	case "cnn":
+		return a
+	case "cnn_large":
+		dims, channels = []int{6272, 128, 64, 10}, 128
+	case "cifar10_cnn":
+		dims, channels = []int{4096, 1024, 512, 10}, 256
+		a.Dataset, a.InputShape = "cifar10", [3]int{3, 32, 32}
+		a.ClassNames = []string{"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"}
+	}
+	a.Modules = []collector.Module{{Kind: "Conv2d", Settings: []collector.Setting{
+		{Key: "in_channels", Value: fmt.Sprint(a.InputShape[0])}, {Key: "out_channels", Value: fmt.Sprint(channels)},
+		{Key: "kernel_size", Value: "(3, 3)"}}}, {Kind: "ReLU"}, {Kind: "Flatten"}}
+	a.Head = nil
+	for i := 0; i+1 < len(dims); i++ {
+		a.Modules = append(a.Modules, collector.Module{Kind: "Linear", Settings: []collector.Setting{
+			{Key: "in_features", Value: fmt.Sprint(dims[i])}, {Key: "out_features", Value: fmt.Sprint(dims[i+1])}}})
+		a.Head = append(a.Head, collector.LinearShape{In: dims[i], Out: dims[i+1]})
+	}
+	a.FullHead = append([]collector.LinearShape(nil), a.Head...)
+	return a
+}
+
+// randomPass is a pass of a with ReLU-like activations and small weights.
+func randomPass(a *collector.Architecture, step int, rng *rand.Rand) *collector.Pass {
+	p := sevenPass()
+	p.Step = step
+	n := a.InputShape[0] * a.InputShape[1] * a.InputShape[2]
+	p.Image = make([]float32, n)
+	for i := range p.Image {
+		p.Image[i] = rng.Float32()
+	}
+	for _, s := range a.Head {
+		lp := collector.LayerPass{Input: make([]float32, s.In), Output: make([]float32, s.Out),
+			Weight: make([]float32, s.In*s.Out), Bias: make([]float32, s.Out)}
+		for i := range lp.Input {
+			lp.Input[i] = max(0, float32(rng.NormFloat64()))
+		}
+		for i := range lp.Output {
+			lp.Output[i] = float32(rng.NormFloat64())
+		}
+		for i := range lp.Weight {
+			lp.Weight[i] = float32(rng.NormFloat64()) * 0.05
+		}
+		p.Layers = append(p.Layers, lp)
+	}
+	return p
+}
+
+// layoutSource is a two-pass run of model in memory.
+func layoutSource(t *testing.T, model string) *Source {
+	t.Helper()
+	a := headArchitecture(model)
+	rng := rand.New(rand.NewPCG(1, 2))
+	data, err := runfile.Encode(a, []*collector.Pass{randomPass(a, 50, rng), randomPass(a, 100, rng)}, runfile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := runfile.OpenBytes(model+".mlpv", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewSource(r, nil)
+}
+
+// drawnText is one text the window drew.
+type drawnText struct {
+	s         string
+	box, clip image.Rectangle
+}
+
+// TestLayoutFits draws the whole window for each head at each size and
+// fails when two of its regions or panels overlap, when a text crosses the
+// rectangle it is drawn into, or when two texts overlap. MLPVIZ_LAYOUT_PNG
+// names a folder to save each frame in.
+func TestLayoutFits(t *testing.T) {
+	if testLoop == nil {
+		t.Skip("needs a display (run under xvfb-run)")
+	}
+	for _, model := range []string{"cnn", "cnn_large", "cifar10_cnn"} {
+		for _, sz := range layoutSizes {
+			name := fmt.Sprintf("%s_%dx%d@%g", model, sz.w, sz.h, sz.scale)
+			t.Run(name, func(t *testing.T) {
+				src := layoutSource(t, model)
+				defer src.Close()
+				g, err := New(src, Options{Width: sz.w, Height: sz.h, Scale: sz.scale, Pass: 2})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var texts []drawnText
+				var shot *image.RGBA
+				onLoop(t, func() {
+					w, h := g.Layout(sz.w, sz.h)
+					screen := ebiten.NewImage(w, h)
+					defer screen.Deallocate()
+					// Until the pass's geometry is built (a large head builds
+					// on a goroutine).
+					for i := 0; i < 2 || g.net.building; i++ {
+						if err := g.Update(); err != nil {
+							t.Fatal(err)
+						}
+						time.Sleep(time.Millisecond)
+					}
+					g.hovered, g.pinned = -1, -1 // wherever the test's pointer is
+					textLog = func(s string, box, clip image.Rectangle) { texts = append(texts, drawnText{s, box, clip}) }
+					defer func() { textLog = nil }()
+					g.Draw(screen)
+					if os.Getenv("MLPVIZ_LAYOUT_PNG") != "" {
+						shot = readImage(screen)
+					}
+				})
+				if dir := os.Getenv("MLPVIZ_LAYOUT_PNG"); dir != "" && shot != nil {
+					savePNGTo(t, shot, filepath.Join(dir, name+".png"))
+				}
+				checkRegions(t, g)
+				checkTexts(t, texts, g)
+			})
+		}
+	}
+}
+
+// checkRegions fails when the window's parts overlap: the HUD, the view,
+// the side bar and the timeline tile the window, the legend sits in the
+// view below the network, and the side bar's panels and tabs do not touch.
+func checkRegions(t *testing.T, g *Game) {
+	t.Helper()
+	screen := image.Rect(0, 0, g.width, g.height)
+	regions := map[string]image.Rectangle{"hud": g.hudRect(), "view": g.viewRect(), "side": g.sideRect(), "timeline": g.barRect()}
+	disjoint(t, regions)
+	for name, r := range regions {
+		if !r.In(screen) {
+			t.Errorf("%s %v is not inside the window %v", name, r, screen)
+		}
+	}
+	if net, leg := g.netRect(), g.legendRect(); !leg.In(g.viewRect()) || net.Overlaps(leg) || net.Dy() < g.viewRect().Dy()/2 {
+		t.Errorf("network %v and legend %v: the legend must sit inside the view %v below a network area of at least half of it", net, leg, g.viewRect())
+	}
+	panels := map[string]image.Rectangle{}
+	for id, r := range g.side.lay.slots {
+		if !r.Empty() {
+			panels[panelTabNames[id]] = r
+			if !r.In(g.sideRect()) {
+				t.Errorf("panel %s %v is outside the side bar %v", panelTabNames[id], r, g.sideRect())
+			}
+			if r.Dy() < g.px(panelMinHeight[id]) {
+				t.Errorf("panel %s is %d px high, under its minimum %d", panelTabNames[id], r.Dy(), g.px(panelMinHeight[id]))
+			}
+		}
+	}
+	for _, tab := range g.side.lay.tabs {
+		panels["tab "+panelTabNames[tab.id]] = tab.rect
+	}
+	disjoint(t, panels)
+	if g.sideRect().Empty() == (len(panels) > 0) {
+		t.Errorf("side bar %v with %d panels", g.sideRect(), len(panels))
+	}
+}
+
+func disjoint(t *testing.T, rects map[string]image.Rectangle) {
+	t.Helper()
+	for a, ra := range rects {
+		for b, rb := range rects {
+			if a < b && ra.Overlaps(rb) {
+				t.Errorf("%s %v overlaps %s %v", a, ra, b, rb)
+			}
+		}
+	}
+}
+
+// checkTexts fails for a text cut by its rectangle or running from one
+// region of the window into another, or two texts on top of each other.
+func checkTexts(t *testing.T, texts []drawnText, g *Game) {
+	t.Helper()
+	if len(texts) < 20 {
+		t.Fatalf("%d texts drawn; the window has far more", len(texts))
+	}
+	regions := []image.Rectangle{g.hudRect(), g.viewRect(), g.sideRect(), g.barRect()}
+	for _, x := range texts {
+		if !x.box.In(x.clip) {
+			t.Errorf("text %q at %v is cut by its rectangle %v", x.s, x.box, x.clip)
+		}
+		inOne := false
+		for _, r := range regions {
+			inOne = inOne || x.box.In(r)
+		}
+		if !inOne {
+			t.Errorf("text %q at %v crosses the edge of a region of the window %v", x.s, x.box, regions)
+		}
+	}
+	for i, a := range texts {
+		for _, b := range texts[i+1:] {
+			if a.box.Overlaps(b.box) {
+				t.Errorf("text %q at %v overlaps %q at %v", a.s, a.box, b.s, b.box)
+			}
+		}
+	}
+}
