@@ -40,9 +40,9 @@ type legend struct {
 
 // legendItem is one key: a caption over a bar with its ends.
 type legendItem struct {
-	caption    string
-	lo, hi     string
-	paint      func(t float64) color.RGBA // colour at t in 0..1 along the bar
+	caption     string
+	lo, hi      string
+	paint       func(t float64) color.RGBA // colour at t in 0..1 along the bar
 	minW, prefW float64
 }
 
