@@ -14,6 +14,7 @@ import (
 	"github.com/hajimehoshi/ebiten/v2"
 	"github.com/hajimehoshi/ebiten/v2/inpututil"
 
+	"github.com/mlpviz/mlpviz/assets"
 	"github.com/mlpviz/mlpviz/collector"
 	"github.com/mlpviz/mlpviz/engine/video"
 	"github.com/mlpviz/mlpviz/scene"
@@ -171,6 +172,7 @@ func Run(src *Source, opt Options) error {
 		return err
 	}
 	ebiten.SetWindowTitle(opt.Title)
+	ebiten.SetWindowIcon([]image.Image{assets.Icon()})
 	ebiten.SetWindowSize(g.opt.Width, g.opt.Height)
 	ebiten.SetWindowResizingMode(ebiten.WindowResizingModeEnabled)
 	// Draw paints the whole screen, so Ebiten need not clear it, and an
