@@ -65,9 +65,9 @@ func (b *benchRun) step(g *Game, i int) {
 	k, j, _ := l.Locate((i * 37) % l.Neurons())
 	nx, ny := l.Pos(k, j)
 	sx, sy := g.net.cam.ToScreen(nx, ny)
-	g.hovered = g.net.hover(sx, sy)
-	if g.hovered != b.lastHover {
-		b.lastHover = g.hovered
+	g.ptr.hovered = g.net.hover(sx, sy)
+	if g.ptr.hovered != b.lastHover {
+		b.lastHover = g.ptr.hovered
 		b.hoverAt = time.Now()
 	}
 }

@@ -16,7 +16,6 @@ import (
 
 	"github.com/mlpviz/mlpviz/assets"
 	"github.com/mlpviz/mlpviz/collector"
-	"github.com/mlpviz/mlpviz/engine/video"
 	"github.com/mlpviz/mlpviz/scene"
 )
 
@@ -36,13 +35,8 @@ type Options struct {
 	WaitForPass   bool          // a screenshot waits for the first pass (a trainer in this process will write it)
 	Status        func() Status // live runs: trainer figures for the HUD; may be nil
 
-	// Screenshot, when set, renders Frames frames, saves the window as a
-	// PNG there and closes it.
-	Screenshot string
-	Frames     int
-	// Hover, when set with Screenshot, hovers the neuron with this global id
-	// (for screenshots of the hover state).
-	Hover int
+	// Shot, when set, saves one frame as a PNG and closes the window.
+	Shot *ShotPlan
 	// Record, when set, records the window into this video file from the
 	// first frame (R starts and stops recording at any time); FPS is the
 	// video's frame rate.
@@ -65,11 +59,42 @@ type Options struct {
 	// Zoom, when > 1, starts the view zoomed in by this factor at its
 	// centre (after fitting the head).
 	Zoom float64
-	// Bench, when > 0, renders this many frames as fast as possible while
-	// the camera pans and zooms along a fixed path, then closes; BenchResult
-	// receives the summary line.
-	Bench       int
-	BenchResult func(string)
+	// Bench, when set, measures frame times along a fixed camera path and
+	// closes the window.
+	Bench *BenchPlan
+}
+
+// frameClock times frames for the HUD's rate and the camera's easing.
+type frameClock struct {
+	lastFrame, lastUpdate time.Time
+	fps                   float64   // smoothed frames per second
+	fpsShown              float64   // the FPS in the HUD, updated twice a second
+	fpsAt                 time.Time // when fpsShown was last updated
+}
+
+// metricHistory is the run's loss and accuracy per pass as the plots have
+// them, and what they were last set for.
+type metricHistory struct {
+	steps     []int
+	loss, acc []float32
+	plotsFor  int // metrics count the plots were set for
+	cursor    int // the pass the plots' cursor was set to
+}
+
+// ShotPlan is a screenshot run ("--screenshot"): Frames frames with
+// something to show, then the window saved as a PNG at Path.
+type ShotPlan struct {
+	Path   string
+	Frames int
+	Hover  int // a neuron to hover (global id), or -1
+}
+
+// BenchPlan is a frame-time benchmark ("--bench"): Frames frames as fast as
+// possible while the camera pans and zooms along a fixed path; Result
+// receives the summary.
+type BenchPlan struct {
+	Frames int
+	Result func(string)
 }
 
 // Game is the window's state; it implements ebiten.Game.
@@ -87,21 +112,14 @@ type Game struct {
 	side   *sidebar
 	legend legend
 
-	hovered, pinned int
-	dragFrom        image.Point
-	dragging        bool
-	pressedInView   bool
+	ptr pointer
 
 	width, height int
 	scale         float64 // UI scale: device pixels per logical pixel
 	frames        int
 	shotFrames    int // frames drawn with something to show
-	lastFrame     time.Time
-	lastUpdate    time.Time
-	fps           float64
+	clock         frameClock
 	tooltip       tooltip
-	fpsShown      float64   // the FPS in the HUD, updated twice a second
-	fpsAt         time.Time // when fpsShown was last updated
 	hud           hudState
 	hudCache      panelCache
 	bar           barLayout
@@ -115,19 +133,12 @@ type Game struct {
 	shot          error // result of a requested screenshot
 	done          bool
 
-	steps      []int
-	lossVals   []float32
-	accVals    []float32
-	plotsFor   int // metrics count the plots were set for
-	plotCursor int
-	bench      *benchRun
+	hist  metricHistory
+	bench *benchRun
 
 	idle idleWatch
 
-	rec      *video.Recorder
-	recBuf   []byte
-	recStart time.Time
-	recErr   error
+	rec recording
 }
 
 // New makes the window's game for a source.
@@ -150,15 +161,15 @@ func New(src *Source, opt Options) (*Game, error) {
 	net.mode = opt.RangeMode
 	g := &Game{
 		opt: opt, src: src, arch: src.Architecture(), theme: th, fonts: fonts, net: net, shown: -1,
-		side: newSidebar(th, fonts), hovered: -1, pinned: -1, plotsFor: -1, scale: 1,
+		side: newSidebar(th, fonts), ptr: pointer{hovered: -1, pinned: -1}, hist: metricHistory{plotsFor: -1}, scale: 1,
 	}
 	g.tl.delay = min(max(opt.Delay, minDelay), maxDelay)
 	g.tl.live, g.tl.follow = opt.Live, opt.Live
 	if opt.Pass > 0 {
 		g.tl.index, g.tl.follow = opt.Pass-1, false
 	}
-	if opt.Bench > 0 {
-		g.bench = &benchRun{frames: opt.Bench}
+	if opt.Bench != nil {
+		g.bench = &benchRun{frames: opt.Bench.Frames}
 	}
 	g.side.sum.Set(g.arch)
 	g.side.setPass(g.arch, nil)
@@ -195,7 +206,7 @@ func Run(src *Source, opt Options) error {
 		}
 		return fmt.Errorf("window: %w", err)
 	}
-	return errors.Join(g.shot, g.recErr)
+	return errors.Join(g.shot, g.rec.err)
 }
 
 // Layout implements ebiten.Game: the screen is the window's size.
@@ -224,7 +235,7 @@ func (g *Game) setScale(s float64) {
 	g.side.hidden, g.side.selected = hidden, selected
 	g.side.sum.Set(g.arch)
 	g.side.setPass(g.arch, g.pass)
-	g.plotsFor = -1
+	g.hist.plotsFor = -1
 	g.hudCache, g.barCache, g.emptyCache, g.bannerCache = panelCache{}, panelCache{}, panelCache{}, panelCache{}
 	g.legend = legend{}
 	g.labels, g.tooltip = nil, tooltip{}
@@ -294,10 +305,10 @@ func (g *Game) Update() error {
 	g.net.setView(scene.Rect{MinX: float32(v.Min.X), MinY: float32(v.Min.Y), MaxX: float32(v.Max.X), MaxY: float32(v.Max.Y)}, g.opt.Zoom)
 
 	if g.opt.Render != nil {
-		if g.rec == nil && g.recErr == nil {
+		if g.rec.video == nil && g.rec.err == nil {
 			g.startRecording()
 		}
-		if g.recErr != nil || !g.renderStep(g.frames, n) {
+		if g.rec.err != nil || !g.renderStep(g.frames, n) {
 			g.done = true
 			return ebiten.Termination
 		}
@@ -309,7 +320,7 @@ func (g *Game) Update() error {
 	if g.bench != nil {
 		startAt = g.bench.frames / 2
 	}
-	if g.opt.Record != "" && g.rec == nil && g.recErr == nil && g.frames == startAt {
+	if g.opt.Record != "" && g.rec.video == nil && g.rec.err == nil && g.frames == startAt {
 		g.startRecording()
 	}
 	g.handleKeys(now, n)
@@ -329,16 +340,16 @@ func (g *Game) Update() error {
 	// Ease by the real time since the last update: TPS may be "as fast as
 	// frames" (-1) when benchmarking, and frames can be late.
 	dt := 1.0 / 60
-	if !g.lastUpdate.IsZero() {
-		dt = min(max(now.Sub(g.lastUpdate).Seconds(), 0), 0.1)
+	if !g.clock.lastUpdate.IsZero() {
+		dt = min(max(now.Sub(g.clock.lastUpdate).Seconds(), 0), 0.1)
 	}
-	g.lastUpdate = now
+	g.clock.lastUpdate = now
 	moving := g.net.cam.Step(float32(dt))
 
-	if g.opt.Screenshot != "" && g.opt.Hover >= 0 && g.hovered < 0 {
-		g.hovered = g.opt.Hover
+	if g.opt.Shot != nil && g.opt.Shot.Hover >= 0 && g.ptr.hovered < 0 {
+		g.ptr.hovered = g.opt.Shot.Hover
 	}
-	g.net.setHover(g.hovered, g.pinned)
+	g.net.setHover(g.ptr.hovered, g.ptr.pinned)
 	g.idle.update(g, now, moving)
 	return nil
 }
@@ -359,21 +370,21 @@ func (g *Game) showPass(i int) {
 // changed.
 func (g *Game) updatePlots() {
 	m := g.src.Metrics()
-	if len(m) == g.plotsFor && g.tl.index == g.plotCursor {
+	if len(m) == g.hist.plotsFor && g.tl.index == g.hist.cursor {
 		return
 	}
-	for _, x := range m[len(g.steps):] {
-		g.steps = append(g.steps, x.Step)
-		g.lossVals = append(g.lossVals, x.Loss)
-		g.accVals = append(g.accVals, x.Accuracy)
+	for _, x := range m[len(g.hist.steps):] {
+		g.hist.steps = append(g.hist.steps, x.Step)
+		g.hist.loss = append(g.hist.loss, x.Loss)
+		g.hist.acc = append(g.hist.acc, x.Accuracy)
 	}
 	cursor := -1
 	if g.tl.index < len(m) {
 		cursor = g.tl.index
 	}
-	g.side.loss.Set(g.steps, g.lossVals, cursor)
-	g.side.acc.Set(g.steps, g.accVals, cursor)
-	g.plotsFor, g.plotCursor = len(m), g.tl.index
+	g.side.loss.Set(g.hist.steps, g.hist.loss, cursor)
+	g.side.acc.Set(g.hist.steps, g.hist.acc, cursor)
+	g.hist.plotsFor, g.hist.cursor = len(m), g.tl.index
 }
 
 func (g *Game) handleKeys(now time.Time, n int) {
@@ -407,7 +418,7 @@ func (g *Game) handleKeys(now time.Time, n int) {
 	case pressed(ebiten.KeyMinus), pressed(ebiten.KeyKPSubtract):
 		g.zoomAtCentre(0.8)
 	case pressed(ebiten.KeyEscape):
-		g.pinned = -1
+		g.ptr.pinned = -1
 	case pressed(ebiten.KeyF), pressed(ebiten.KeyF11):
 		toggleFullscreen()
 	case pressed(ebiten.KeyP):
@@ -415,10 +426,10 @@ func (g *Game) handleKeys(now time.Time, n int) {
 	case pressed(ebiten.KeyTab):
 		g.side.nextTab()
 	case pressed(ebiten.KeyR):
-		if g.rec != nil {
+		if g.rec.video != nil {
 			g.stopRecording()
 		} else {
-			g.recErr = nil
+			g.rec.err = nil
 			g.startRecording()
 		}
 	}
@@ -427,62 +438,6 @@ func (g *Game) handleKeys(now time.Time, n int) {
 func (g *Game) zoomAtCentre(f float32) {
 	v := g.netRect()
 	g.net.cam.ZoomAt(float32(v.Min.X+v.Dx()/2), float32(v.Min.Y+v.Dy()/2), f)
-}
-
-func (g *Game) handleMouse(now time.Time, n int) {
-	mx, my := ebiten.CursorPosition()
-	pt := image.Pt(mx, my)
-	inView := pt.In(g.viewRect())
-	if _, wy := ebiten.Wheel(); wy != 0 && inView {
-		g.net.cam.ZoomAt(float32(mx), float32(my), float32(math.Pow(1.15, wy)))
-	}
-	left := ebiten.MouseButtonLeft
-	if inpututil.IsMouseButtonJustPressed(left) {
-		switch {
-		case pt.In(g.bar.play):
-			g.tl.togglePlay(now)
-		case pt.In(g.bar.stop):
-			g.tl.stop()
-		case pt.In(g.bar.live):
-			g.tl.follow = g.tl.live
-		case pt.In(g.bar.slower):
-			g.tl.changeDelay(-delayStep)
-		case pt.In(g.bar.faster):
-			g.tl.changeDelay(delayStep)
-		case pt.In(g.bar.slider.Inset(-6)):
-			g.tl.drag = true
-		case g.side.click(pt):
-		case inView:
-			g.pressedInView, g.dragging, g.dragFrom = true, false, pt
-		}
-	}
-	if ebiten.IsMouseButtonPressed(left) {
-		if g.tl.drag {
-			g.tl.setIndex(g.bar.sliderIndex(mx, n), n)
-		}
-		if g.pressedInView {
-			d := pt.Sub(g.dragFrom)
-			if g.dragging || d.X*d.X+d.Y*d.Y > 9 {
-				g.dragging = true
-				g.net.cam.PanBy(float32(d.X), float32(d.Y))
-				g.dragFrom = pt
-			}
-		}
-	}
-	if inpututil.IsMouseButtonJustReleased(left) {
-		if g.pressedInView && !g.dragging {
-			// A click pins the neuron under the cursor, or unpins.
-			if id := g.net.hover(float32(mx), float32(my)); id >= 0 && id != g.pinned {
-				g.pinned = id
-			} else {
-				g.pinned = -1
-			}
-		}
-		g.tl.drag, g.pressedInView, g.dragging = false, false, false
-	}
-	if !g.dragging {
-		g.hovered = g.net.hover(float32(mx), float32(my))
-	}
 }
 
 // Draw implements ebiten.Game.
@@ -495,14 +450,14 @@ func (g *Game) Draw(screen *ebiten.Image) {
 	if g.bench != nil {
 		defer func() { g.bench.work += time.Since(now) }()
 	}
-	if !g.lastFrame.IsZero() {
-		if dt := now.Sub(g.lastFrame).Seconds(); dt > 0 {
-			g.fps = 0.9*g.fps + 0.1/dt
+	if !g.clock.lastFrame.IsZero() {
+		if dt := now.Sub(g.clock.lastFrame).Seconds(); dt > 0 {
+			g.clock.fps = 0.9*g.clock.fps + 0.1/dt
 		}
 	}
-	g.lastFrame = now
-	if now.Sub(g.fpsAt) > 500*time.Millisecond {
-		g.fpsShown, g.fpsAt = g.fps, now
+	g.clock.lastFrame = now
+	if now.Sub(g.clock.fpsAt) > 500*time.Millisecond {
+		g.clock.fpsShown, g.clock.fpsAt = g.clock.fps, now
 	}
 	screen.Fill(g.theme.Background)
 	g.net.draw(screen)
@@ -527,16 +482,16 @@ func (g *Game) Draw(screen *ebiten.Image) {
 	}
 	if g.bench != nil && !g.done && g.bench.frame(time.Now()) {
 		g.done = true
-		if g.opt.BenchResult != nil {
+		if g.opt.Bench.Result != nil {
 			lines := g.bench.Latency() + "\n"
 			if g.opt.Record != "" {
 				lines += g.bench.recordingRatio() + "\n"
 			}
-			g.opt.BenchResult(lines + g.bench.Result())
+			g.opt.Bench.Result(lines + g.bench.Result())
 		}
 	}
-	if g.opt.Screenshot != "" && g.shotFrames >= max(g.opt.Frames, 1) && !g.done {
-		g.shot = saveScreenshot(screen, g.opt.Screenshot)
+	if g.opt.Shot != nil && g.shotFrames >= max(g.opt.Shot.Frames, 1) && !g.done {
+		g.shot = saveScreenshot(screen, g.opt.Shot.Path)
 		g.done = true
 	}
 }

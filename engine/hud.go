@@ -29,7 +29,7 @@ type hudState struct {
 }
 
 func (g *Game) hudNow() hudState {
-	h := hudState{width: g.width, fps: int(math.Round(g.fpsShown)), idle: g.idle.idle, recording: g.rec != nil || g.opt.Render != nil, mode: g.net.mode, builds: g.net.geom.Builds,
+	h := hudState{width: g.width, fps: int(math.Round(g.clock.fpsShown)), idle: g.idle.idle, recording: g.rec.video != nil || g.opt.Render != nil, mode: g.net.mode, builds: g.net.geom.Builds,
 		nonFinite: g.net.geom.NonFinite, edges: g.net.geom.Edges, all: g.net.geom.AllEdges}
 	if g.opt.Status != nil {
 		st := g.opt.Status()
@@ -157,9 +157,9 @@ type tooltip struct {
 func (t *tooltip) invalidate() { t.valid = false }
 
 func (g *Game) drawTooltip(screen *ebiten.Image) {
-	id := g.hovered
+	id := g.ptr.hovered
 	if id < 0 {
-		id = g.pinned
+		id = g.ptr.pinned
 	}
 	if id < 0 || g.pass == nil {
 		return

@@ -45,9 +45,9 @@ type idleWatch struct {
 func (g *Game) frameKey() frameKey {
 	k := frameKey{
 		width: g.width, height: g.height, index: g.tl.index, shown: g.shown, n: g.src.Len(),
-		metrics: len(g.src.Metrics()), hovered: g.hovered, pinned: g.pinned,
+		metrics: len(g.src.Metrics()), hovered: g.ptr.hovered, pinned: g.ptr.pinned,
 		zoom: g.net.cam.Zoom, panX: g.net.cam.PanX, panY: g.net.cam.PanY,
-		playing: g.tl.playing, follow: g.tl.follow, drag: g.tl.drag || g.dragging, delay: g.tl.delay,
+		playing: g.tl.playing, follow: g.tl.follow, drag: g.tl.drag || g.ptr.dragging, delay: g.tl.delay,
 		hud: g.hudNow(),
 	}
 	k.hud.fps, k.hud.idle = 0, false // the counter itself is not a change to draw
@@ -64,7 +64,7 @@ func (g *Game) frameKey() frameKey {
 // screenshot, benchmark, render) that must draw every frame.
 func (w *idleWatch) update(g *Game, now time.Time, busy bool) {
 	k := g.frameKey()
-	busy = busy || g.net.building || g.rec != nil || g.opt.Screenshot != "" || g.bench != nil || g.opt.Render != nil ||
+	busy = busy || g.net.building || g.rec.video != nil || g.opt.Shot != nil || g.bench != nil || g.opt.Render != nil ||
 		len(inpututil.AppendPressedKeys(nil)) > 0 || anyMouseButton()
 	if _, wy := ebiten.Wheel(); wy != 0 {
 		busy = true

@@ -132,7 +132,7 @@ func TestLayoutFits(t *testing.T) {
 						}
 						time.Sleep(time.Millisecond)
 					}
-					g.hovered, g.pinned = -1, -1 // wherever the test's pointer is
+					g.ptr.hovered, g.ptr.pinned = -1, -1 // wherever the test's pointer is
 					textLog = func(s string, box, clip image.Rectangle) { texts = append(texts, drawnText{s, box, clip}) }
 					defer func() { textLog = nil }()
 					g.Draw(screen)

@@ -71,10 +71,10 @@ func (g *Game) legendNow() legendKey {
 
 // litNeuron is the hovered neuron, else the pinned one, else -1.
 func (g *Game) litNeuron() int {
-	if g.hovered >= 0 {
-		return g.hovered
+	if g.ptr.hovered >= 0 {
+		return g.ptr.hovered
 	}
-	return g.pinned
+	return g.ptr.pinned
 }
 
 func (g *Game) drawLegend(screen *ebiten.Image) {

@@ -30,6 +30,14 @@ func (p RenderPlan) framesPerPass() int {
 	return max(1, int(math.Round(float64(p.FPS)*p.SecondsPerPass)))
 }
 
+// recording is the video being made of the window, if any.
+type recording struct {
+	video *video.Recorder
+	buf   []byte    // the frame read back from the screen
+	start time.Time // for the REC clock
+	err   error     // why recording failed; shown in the view
+}
+
 // startRecording opens a recorder for the window's current size.
 func (g *Game) startRecording() {
 	path := g.opt.Record
@@ -42,48 +50,48 @@ func (g *Game) startRecording() {
 	}
 	rec, err := video.Open(video.Options{Path: path, Width: g.width, Height: g.height, FPS: fps})
 	if err != nil {
-		g.recErr = err
+		g.rec.err = err
 		return
 	}
-	g.rec, g.recStart = rec, time.Now()
+	g.rec.video, g.rec.start = rec, time.Now()
 }
 
 // stopRecording finishes the file and notes what it holds.
 func (g *Game) stopRecording() {
-	if g.rec == nil {
+	if g.rec.video == nil {
 		return
 	}
-	err := g.rec.Close()
+	err := g.rec.video.Close()
 	if g.opt.OnRecorded != nil {
-		g.opt.OnRecorded(fmt.Sprintf("%s: %d frames (%s), %d dropped", g.rec.Path(), g.rec.Frames(), g.rec.Encoder(), g.rec.Dropped()))
+		g.opt.OnRecorded(fmt.Sprintf("%s: %d frames (%s), %d dropped", g.rec.video.Path(), g.rec.video.Frames(), g.rec.video.Encoder(), g.rec.video.Dropped()))
 	}
-	if err != nil && g.recErr == nil {
-		g.recErr = err
+	if err != nil && g.rec.err == nil {
+		g.rec.err = err
 	}
-	g.rec = nil
+	g.rec.video = nil
 }
 
 // recordFrame hands the finished screen to the recorder: never blocking
 // a live window (a full queue drops and counts the frame), always waiting
 // when rendering offline.
 func (g *Game) recordFrame(screen *ebiten.Image) {
-	if g.rec == nil {
+	if g.rec.video == nil {
 		return
 	}
 	n := 4 * g.width * g.height
-	if cap(g.recBuf) < n {
-		g.recBuf = make([]byte, n)
+	if cap(g.rec.buf) < n {
+		g.rec.buf = make([]byte, n)
 	}
-	g.recBuf = g.recBuf[:n]
-	screen.ReadPixels(g.recBuf)
+	g.rec.buf = g.rec.buf[:n]
+	screen.ReadPixels(g.rec.buf)
 	ok := false
 	if g.opt.Render != nil {
-		ok = g.rec.FrameWait(g.recBuf)
+		ok = g.rec.video.FrameWait(g.rec.buf)
 	} else {
-		ok = g.rec.Frame(g.recBuf)
+		ok = g.rec.video.Frame(g.rec.buf)
 	}
-	if !ok && g.rec.Err() != nil && g.recErr == nil {
-		g.recErr = g.rec.Err()
+	if !ok && g.rec.video.Err() != nil && g.rec.err == nil {
+		g.rec.err = g.rec.video.Err()
 		g.stopRecording()
 	}
 }
@@ -91,21 +99,21 @@ func (g *Game) recordFrame(screen *ebiten.Image) {
 // drawRecording shows that the window is being recorded, after the frame
 // was captured so the indicator itself stays out of the video.
 func (g *Game) drawRecording(screen *ebiten.Image) {
-	if g.rec == nil || g.opt.Render != nil {
-		if g.recErr != nil {
+	if g.rec.video == nil || g.opt.Render != nil {
+		if g.rec.err != nil {
 			r := g.viewRect()
-			drawText(screen, "recording failed: "+g.recErr.Error(), g.fonts.Body, float64(r.Min.X+g.px(12)), float64(r.Max.Y-g.px(24)), g.theme.Positive, text.AlignStart)
+			drawText(screen, "recording failed: "+g.rec.err.Error(), g.fonts.Body, float64(r.Min.X+g.px(12)), float64(r.Max.Y-g.px(24)), g.theme.Positive, text.AlignStart)
 		}
 		return
 	}
 	v := g.viewRect()
 	x, y := float32(v.Min.X+g.px(18)), float32(v.Min.Y+g.px(18))
-	if (time.Since(g.recStart)/500)%2 == 0 { // a blinking dot, like a camera
+	if (time.Since(g.rec.start)/500)%2 == 0 { // a blinking dot, like a camera
 		vector.FillCircle(screen, x, y, float32(g.px(6)), g.theme.Positive, true)
 	}
-	secs := int(time.Since(g.recStart).Seconds())
+	secs := int(time.Since(g.rec.start).Seconds())
 	label := fmt.Sprintf("REC %02d:%02d", secs/60, secs%60)
-	if d := g.rec.Dropped(); d > 0 {
+	if d := g.rec.video.Dropped(); d > 0 {
 		label += fmt.Sprintf("  %d dropped", d)
 	}
 	drawText(screen, label, g.fonts.Bold, float64(x)+g.fonts.px(12), float64(y)-g.fonts.px(8), g.theme.Positive, text.AlignStart)

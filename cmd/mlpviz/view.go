@@ -77,11 +77,17 @@ func (w *windowFlags) options(title string) (engine.Options, error) {
 	if w.frames < 1 {
 		return engine.Options{}, usageError{fmt.Sprintf("--frames must be at least 1, got %d", w.frames)}
 	}
-	return engine.Options{
+	opt := engine.Options{
 		Title: title, Width: w.width, Height: w.height, Delay: time.Duration(w.delayMS) * time.Millisecond,
-		RangeMode: mode, Screenshot: w.screenshot, Frames: w.frames, Hover: w.hover, Bench: w.bench, Zoom: w.zoom,
-		Record: w.record, FPS: w.fps, Fullscreen: w.fullscreen, Pass: w.pass, Scale: w.scale,
-	}, nil
+		RangeMode: mode, Zoom: w.zoom, Record: w.record, FPS: w.fps, Fullscreen: w.fullscreen, Pass: w.pass, Scale: w.scale,
+	}
+	if w.screenshot != "" {
+		opt.Shot = &engine.ShotPlan{Path: w.screenshot, Frames: w.frames, Hover: w.hover}
+	}
+	if w.bench > 0 {
+		opt.Bench = &engine.BenchPlan{Frames: w.bench}
+	}
+	return opt, nil
 }
 
 func runView(args []string, stdout, stderr io.Writer) error {
@@ -111,13 +117,15 @@ func runView(args []string, stdout, stderr io.Writer) error {
 	// A file still being written is followed like a live run.
 	opt.Live = !src.Closed()
 	var benchLine string
-	opt.BenchResult = func(s string) { benchLine = s }
+	if opt.Bench != nil {
+		opt.Bench.Result = func(s string) { benchLine = s }
+	}
 	opt.OnRecorded = func(s string) { fmt.Fprintln(stderr, "mlpviz: recorded", s) }
 	if err := engine.Run(src, opt); err != nil {
 		return err
 	}
-	if opt.Screenshot != "" {
-		fmt.Fprintf(stderr, "mlpviz: screenshot %s\n", opt.Screenshot)
+	if opt.Shot != nil {
+		fmt.Fprintf(stderr, "mlpviz: screenshot %s\n", opt.Shot.Path)
 	}
 	if benchLine != "" {
 		fmt.Fprintln(stdout, benchLine)
