@@ -8,6 +8,13 @@ package collector
 // [⌊i·n/cap⌋, ⌈(i+1)·n/cap⌉), as PyTorch's adaptive_avg_pool1d). The class
 // outputs of the last layer are never reduced: the prediction must stay
 // readable.
+//
+// The probe set is reduced as the pass's own probe is. The neuron health of
+// a hidden layer is reduced by the same groups as its activations: a
+// group's mean activation and active fraction are its neurons' means, so
+// that a group is dead when all its neurons are and active for every image
+// when all of them are; its deviation is the mean of theirs, which bounds
+// the deviation of the group's mean activation from above.
 
 // CapHead returns the head's layer sizes after a cap of c (0: no cap).
 func CapHead(full []LinearShape, c int) []LinearShape {
@@ -46,6 +53,34 @@ func Reduce(p *Pass, full []LinearShape, c int) *Pass {
 			Bias:       groupMeans(l.Bias, out),
 			GradWeight: reduceMatrix(l.GradWeight, full[i].Out, full[i].In, out, in),
 			GradBias:   groupMeans(l.GradBias, out),
+		}
+	}
+	if len(p.Probes) > 0 {
+		q.Probes = make([]Probe, len(p.Probes))
+		for j, pr := range p.Probes {
+			q.Probes[j] = pr
+			q.Probes[j].Layers = make([]ProbeLayer, len(pr.Layers))
+			for i, l := range pr.Layers {
+				if i < len(shapes) {
+					l = ProbeLayer{Input: groupMeans(l.Input, shapes[i].In), Output: groupMeans(l.Output, shapes[i].Out)}
+				}
+				q.Probes[j].Layers[i] = l
+			}
+		}
+	}
+	if len(p.Health) > 0 {
+		q.Health = make([]LayerHealth, len(p.Health))
+		for h, lh := range p.Health {
+			if h+1 >= len(shapes) {
+				q.Health[h] = lh
+				continue
+			}
+			k := shapes[h+1].In
+			q.Health[h] = LayerHealth{
+				Mean:   groupMeans(lh.Mean, k),
+				Active: groupMeans(lh.Active, k),
+				Std:    groupMeans(lh.Std, k),
+			}
 		}
 	}
 	return &q

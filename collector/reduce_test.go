@@ -55,3 +55,37 @@ func TestReduce(t *testing.T) {
 		t.Fatal("Reduce changed its argument or lost the step")
 	}
 }
+
+// TestReduceProbesAndHealth: probes reduce as the pass's own probe, health
+// by the groups of its layer, so that a group is dead (or always active)
+// only when all its neurons are.
+func TestReduceProbesAndHealth(t *testing.T) {
+	full := []LinearShape{{In: 5, Out: 4}, {In: 4, Out: 3}}
+	p := &Pass{
+		Layers: []LayerPass{
+			{Input: make([]float32, 5), Output: make([]float32, 4), Weight: make([]float32, 20), Bias: make([]float32, 4)},
+			{Input: make([]float32, 4), Output: make([]float32, 3), Weight: make([]float32, 12), Bias: make([]float32, 3)},
+		},
+		Probes: []Probe{{TrueLabel: 2, Image: []float32{7}, Layers: []ProbeLayer{
+			{Input: []float32{1, 2, 3, 4, 5}, Output: []float32{1, 3, 5, 7}},
+			{Input: []float32{1, 3, 5, 7}, Output: []float32{1, 2, 3}},
+		}}},
+		Health: []LayerHealth{{Mean: []float32{1, 3, 0, 0}, Active: []float32{1, 1, 0, 0.5}, Std: []float32{0, 2, 0, 1}}},
+	}
+	q := Reduce(p, full, 2)
+	pr := q.Probes[0]
+	if pr.TrueLabel != 2 || pr.Image[0] != 7 || !slices.Equal(pr.Layers[0].Input, []float32{2, 4.5}) || !slices.Equal(pr.Layers[0].Output, []float32{2, 6}) ||
+		!slices.Equal(pr.Layers[1].Input, []float32{2, 6}) || !slices.Equal(pr.Layers[1].Output, []float32{1, 2, 3}) {
+		t.Fatalf("reduced probe %+v", pr)
+	}
+	h := q.Health[0]
+	if !slices.Equal(h.Mean, []float32{2, 0}) || !slices.Equal(h.Active, []float32{1, 0.25}) || !slices.Equal(h.Std, []float32{1, 0.5}) {
+		t.Fatalf("reduced health %+v", h)
+	}
+	if len(p.Probes[0].Layers[0].Input) != 5 || len(p.Health[0].Mean) != 4 {
+		t.Fatal("Reduce changed its argument")
+	}
+	if err := (&Architecture{InputShape: [3]int{1, 1, 1}, Head: CapHead(full, 2), Probes: 2, HealthBatch: 4}).Check(q); err != nil {
+		t.Fatalf("the reduced pass does not fit the capped head: %v", err)
+	}
+}

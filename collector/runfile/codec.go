@@ -23,6 +23,18 @@ import (
 //	array image | array logits | array probs
 //	layer count uint32, then per layer:
 //	  array input | output | weight | bias | grad weight | grad bias
+//	from format version 4, optional sections to the end of the pass, each
+//	opened by its tag uint8, in increasing tag order, each at most once:
+//	  1 probes: count uint32 (the probe set less the pass's own probe),
+//	    then per probe: true label int64 | prediction int64 | array image |
+//	    array logits | array probs | per layer of the pass: array input |
+//	    array output
+//	  2 health: count uint32 (hidden layers), then per hidden layer:
+//	    array mean | array active fraction | array standard deviation
+//
+// A pass without probes or health leaves their sections out: it encodes to
+// the bytes format version 2 gave it. An unknown tag is damage, or a newer
+// format.
 //
 // array: count uint32, then for count > 0
 //
@@ -43,8 +55,9 @@ const fixedPassLen = 8 + 8 + 8 + 4 + 4 + 4 + 8 + 8
 // the arrays fit is Architecture.Check's to say, for the writer and the
 // reader alike.
 type shape struct {
-	arch   *collector.Architecture
-	maxRaw int // largest encoded pass, at the file's precision
+	arch     *collector.Architecture
+	maxRaw   int  // largest encoded pass, at the file's precision
+	sections bool // format version 4: sections may follow the layers
 }
 
 func newShape(arch *collector.Architecture, prec Precision) (shape, error) {
@@ -62,6 +75,12 @@ func newShape(arch *collector.Architecture, prec Precision) (shape, error) {
 		if img > maxImage {
 			return s, fmt.Errorf("input shape %v: over %d values", arch.InputShape, maxImage)
 		}
+	}
+	if arch.Probes < 0 || arch.Probes > maxProbes {
+		return s, fmt.Errorf("a probe set of %d (limit %d)", arch.Probes, maxProbes)
+	}
+	if arch.HealthBatch < 0 {
+		return s, fmt.Errorf("a health batch of %d images", arch.HealthBatch)
 	}
 	if len(arch.Head) > maxHeadLayers {
 		return s, fmt.Errorf("%d head layers (limit %d)", len(arch.Head), maxHeadLayers)
@@ -89,8 +108,19 @@ func newShape(arch *collector.Architecture, prec Precision) (shape, error) {
 		return 4 + n*e
 	}
 	total := fixedPassLen + arr(img) + 2*arr(classes) + 4
+	acts := 0 // one probe's activations
 	for _, l := range arch.Head {
 		total += 2*arr(l.In*l.Out) + arr(l.In) + 3*arr(l.Out)
+		acts += arr(l.In) + arr(l.Out)
+	}
+	if extra := max(arch.Probes, 1) - 1; extra > 0 {
+		total += 1 + 4 + extra*(16+arr(img)+2*arr(arch.ProbeClasses())+acts)
+	}
+	if arch.HealthBatch > 0 && len(arch.Head) > 1 {
+		total += 1 + 4
+		for _, l := range arch.Head[1:] {
+			total += 3 * arr(l.In)
+		}
 	}
 	if total > maxPassBytes {
 		return s, fmt.Errorf("a pass would take %d bytes, over the %d a run file holds", total, maxPassBytes)
@@ -128,6 +158,12 @@ func layerField(l *collector.LayerPass, f int) *[]float32 {
 	}
 }
 
+// Section tags of format version 4.
+const (
+	sectionProbes byte = 1
+	sectionHealth byte = 2
+)
+
 // appendPass appends the binary encoding of p. It does not check p.
 func appendPass(dst []byte, p *collector.Pass, prec Precision) []byte {
 	dst = le.AppendUint64(dst, uint64(int64(p.Step)))
@@ -145,6 +181,36 @@ func appendPass(dst []byte, p *collector.Pass, prec Precision) []byte {
 	for i := range p.Layers {
 		for f := range layerFields {
 			dst = appendFloats(dst, *layerField(&p.Layers[i], f), prec)
+		}
+	}
+	if len(p.Probes) > 0 {
+		dst = append(dst, sectionProbes)
+		dst = le.AppendUint32(dst, uint32(len(p.Probes)))
+		for j := range p.Probes {
+			pr := &p.Probes[j]
+			dst = le.AppendUint64(dst, uint64(int64(pr.TrueLabel)))
+			dst = le.AppendUint64(dst, uint64(int64(pr.Prediction)))
+			dst = appendFloats(dst, pr.Image, prec)
+			dst = appendFloats(dst, pr.Logits, prec)
+			dst = appendFloats(dst, pr.Probs, prec)
+			for i := range p.Layers {
+				var l collector.ProbeLayer
+				if i < len(pr.Layers) {
+					l = pr.Layers[i]
+				}
+				dst = appendFloats(dst, l.Input, prec)
+				dst = appendFloats(dst, l.Output, prec)
+			}
+		}
+	}
+	if len(p.Health) > 0 {
+		dst = append(dst, sectionHealth)
+		dst = le.AppendUint32(dst, uint32(len(p.Health)))
+		for h := range p.Health {
+			lh := &p.Health[h]
+			dst = appendFloats(dst, lh.Mean, prec)
+			dst = appendFloats(dst, lh.Active, prec)
+			dst = appendFloats(dst, lh.Std, prec)
 		}
 	}
 	return dst
@@ -459,6 +525,11 @@ func decodePass(raw []byte, s *shape, prec Precision) (*collector.Pass, error) {
 			*layerField(&p.Layers[i], f) = v
 		}
 	}
+	if s.sections {
+		if err := c.sections(p, s.arch); err != nil {
+			return nil, err
+		}
+	}
 	if len(c.b) != 0 {
 		return nil, fmt.Errorf("%d bytes after the last layer", len(c.b))
 	}
@@ -466,6 +537,115 @@ func decodePass(raw []byte, s *shape, prec Precision) (*collector.Pass, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// sections reads the optional sections of a format 4 pass, whose layers p
+// holds already, up to the end of the encoding. No count may exceed what
+// the architecture a declares, nor what the bytes left can hold, before
+// anything is allocated for it: the architecture's bounds are worded as
+// Architecture.Check words them.
+func (c *cursor) sections(p *collector.Pass, a *collector.Architecture) error {
+	var last byte
+	for len(c.b) > 0 {
+		tag := c.b[0]
+		c.b = c.b[1:]
+		if tag <= last || tag > sectionHealth {
+			return fmt.Errorf("section %d after the last layer: unknown or out of order", tag)
+		}
+		last = tag
+		n, err := c.u32()
+		switch {
+		case err != nil:
+			return fmt.Errorf("section %d count: %w", tag, err)
+		case n == 0:
+			return fmt.Errorf("section %d is empty", tag)
+		case tag == sectionProbes && int64(n) >= int64(max(a.Probes, 1)):
+			return fmt.Errorf("pass at step %d holds %s, the run's probe set has %d", p.Step, counted(int(n)+1, "probe"), max(a.Probes, 1))
+		case tag == sectionHealth && a.HealthBatch <= 0:
+			return fmt.Errorf("pass at step %d holds neuron health, the run measures none (its health batch is %d)", p.Step, a.HealthBatch)
+		case tag == sectionHealth && int64(n) >= int64(len(a.Head)):
+			return fmt.Errorf("pass at step %d has the health of %s, the head has %d", p.Step, counted(int(n), "hidden layer"), max(len(a.Head)-1, 0))
+		case tag == sectionProbes:
+			err = c.probes(p, n)
+		default:
+			err = c.health(p, n)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// counted writes n with its noun, "1 probe" or "3 probes".
+func counted(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// probes reads n probes of the probe section.
+func (c *cursor) probes(p *collector.Pass, n uint32) error {
+	// Every probe takes at least its labels and its array counts.
+	if int64(n) > int64(len(c.b)/(16+4*(3+2*len(p.Layers)))) {
+		return fmt.Errorf("probe count %d: %w", n, errShort)
+	}
+	p.Probes = make([]collector.Probe, n)
+	for j := range p.Probes {
+		pr := &p.Probes[j]
+		name := fmt.Sprintf("probe %d", j+2)
+		tl, err := c.u64()
+		if err != nil {
+			return fmt.Errorf("%s true label: %w", name, err)
+		}
+		pd, err := c.u64()
+		if err != nil {
+			return fmt.Errorf("%s prediction: %w", name, err)
+		}
+		pr.TrueLabel, pr.Prediction = int(int64(tl)), int(int64(pd))
+		for _, f := range [...]struct {
+			name string
+			v    *[]float32
+		}{{"image", &pr.Image}, {"logits", &pr.Logits}, {"probs", &pr.Probs}} {
+			if *f.v, err = c.floats(name + " " + f.name); err != nil {
+				return err
+			}
+		}
+		pr.Layers = make([]collector.ProbeLayer, len(p.Layers))
+		for i := range pr.Layers {
+			l := &pr.Layers[i]
+			if l.Input, err = c.floats(fmt.Sprintf("%s layer %d input", name, i+1)); err != nil {
+				return err
+			}
+			if l.Output, err = c.floats(fmt.Sprintf("%s layer %d output", name, i+1)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// health reads the health of n hidden layers.
+func (c *cursor) health(p *collector.Pass, n uint32) error {
+	if int64(n) > int64(len(c.b)/12) {
+		return fmt.Errorf("health layer count %d: %w", n, errShort)
+	}
+	p.Health = make([]collector.LayerHealth, n)
+	for h := range p.Health {
+		lh := &p.Health[h]
+		for _, f := range [...]struct {
+			name string
+			v    *[]float32
+		}{{"mean", &lh.Mean}, {"active fraction", &lh.Active}, {"deviation", &lh.Std}} {
+			v, err := c.floats(fmt.Sprintf("hidden layer %d health %s", h+1, f.name))
+			if err != nil {
+				return err
+			}
+			*f.v = v
+		}
+	}
+	return nil
 }
 
 // header is the content of the header record.

@@ -5,13 +5,19 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/mlpviz/mlpviz/collector"
 )
 
-// seedFile is a small closed run file of three passes.
-func seedFile(f *testing.F, closeIt bool) []byte {
+// seedFile is a small run file of three passes, closed or not; with a
+// probe set and neuron health in arch, the passes hold them.
+func seedFile(f *testing.F, arch *collector.Architecture, closeIt bool) []byte {
 	rng := rand.New(rand.NewPCG(23, 24))
-	arch := smallArch()
-	path, _, _ := writeRun(f, arch, F16, passes(rng, arch, 3, true), closeIt)
+	ps := passes(rng, arch, 3, true)
+	for _, p := range ps {
+		withSet(rng, arch, p)
+	}
+	path, _, _ := writeRun(f, arch, F16, ps, closeIt)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		f.Fatal(err)
@@ -22,9 +28,10 @@ func seedFile(f *testing.F, closeIt bool) []byte {
 // FuzzOpen feeds arbitrary bytes to Open and reads everything it offers:
 // nothing may panic or allocate beyond what the file can justify.
 func FuzzOpen(f *testing.F) {
-	closed := seedFile(f, true)
+	closed := seedFile(f, smallArch(), true)
 	f.Add(closed)
-	f.Add(seedFile(f, false))
+	f.Add(seedFile(f, smallArch(), false))
+	f.Add(seedFile(f, setArch(smallArch(), 3, 16), true))
 	for _, n := range []int{0, 3, magicLen, magicLen + frameHeaderLen, len(closed) / 3, len(closed) / 2, len(closed) - footerLen - 1, len(closed) - 1} {
 		f.Add(closed[:n])
 	}
@@ -59,10 +66,11 @@ func FuzzOpen(f *testing.F) {
 // would otherwise keep FuzzOpen from reaching.
 func FuzzDecodePass(f *testing.F) {
 	rng := rand.New(rand.NewPCG(25, 26))
-	arch := smallArch()
+	arch := setArch(smallArch(), 3, 16)
 	for _, prec := range []Precision{F16, F32} {
 		f.Add(appendPass(nil, randomPass(rng, arch, 1, true), prec), prec == F32)
 		f.Add(appendPass(nil, randomPass(rng, arch, 2, false), prec), prec == F32)
+		f.Add(appendPass(nil, withSet(rng, arch, randomPass(rng, arch, 3, false)), prec), prec == F32)
 	}
 	f.Fuzz(func(t *testing.T, raw []byte, f32 bool) {
 		prec := F16
@@ -73,6 +81,7 @@ func FuzzDecodePass(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		s.sections = true
 		p, err := decodePass(raw, &s, prec)
 		if err != nil {
 			return

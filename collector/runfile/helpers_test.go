@@ -94,6 +94,46 @@ func randomPass(rng *rand.Rand, arch *collector.Architecture, step int, grads bo
 	return p
 }
 
+// setArch is arch with a probe set of probes and a health batch.
+func setArch(arch *collector.Architecture, probes, batch int) *collector.Architecture {
+	a := *arch
+	a.Probes, a.HealthBatch = probes, batch
+	return &a
+}
+
+// withSet gives p the rest of arch's probe set and, when arch measures it,
+// the health of every hidden layer, with values of assorted magnitudes.
+func withSet(rng *rand.Rand, arch *collector.Architecture, p *collector.Pass) *collector.Pass {
+	vec := func(n int, scale float64) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(rng.NormFloat64() * scale)
+		}
+		return v
+	}
+	nc := arch.ProbeClasses()
+	img := arch.InputShape[0] * arch.InputShape[1] * arch.InputShape[2]
+	for j := 1; j < arch.Probes; j++ {
+		pr := collector.Probe{TrueLabel: j % nc, Prediction: rng.IntN(nc), Image: vec(img, 1), Logits: vec(nc, 4), Probs: vec(nc, 0.3)}
+		for _, l := range arch.Head {
+			pr.Layers = append(pr.Layers, collector.ProbeLayer{Input: vec(l.In, 2), Output: vec(l.Out, 2)})
+		}
+		p.Probes = append(p.Probes, pr)
+	}
+	if arch.HealthBatch > 0 {
+		for _, l := range arch.Head[1:] {
+			h := collector.LayerHealth{Mean: vec(l.In, 1), Active: make([]float32, l.In), Std: vec(l.In, 1e-2)}
+			for i := range h.Active {
+				h.Active[i] = float32(rng.IntN(arch.HealthBatch+1)) / float32(arch.HealthBatch)
+				h.Std[i] = max(h.Std[i], -h.Std[i])
+			}
+			h.Active[0], h.Active[len(h.Active)-1] = 0, 1 // a dead neuron and an always active one
+			p.Health = append(p.Health, h)
+		}
+	}
+	return p
+}
+
 // realisticPass resembles what a trainer captures on MNIST: weights near
 // N(0, 0.05), ReLU activations (half zero), a mostly black image, softmax
 // probabilities and small gradients.
@@ -234,6 +274,34 @@ func sameF16(t *testing.T, i int, want, got *collector.Pass) {
 			near(t, fmt.Sprintf("pass %d layer %d %s", i, j, layerFields[f]),
 				*layerField(&want.Layers[j], f), *layerField(&got.Layers[j], f))
 		}
+	}
+	if len(got.Probes) != len(want.Probes) || len(got.Health) != len(want.Health) {
+		t.Fatalf("pass %d: %d probes and %d health layers, want %d and %d", i, len(got.Probes), len(got.Health), len(want.Probes), len(want.Health))
+	}
+	for j := range want.Probes {
+		w, g := &want.Probes[j], &got.Probes[j]
+		if g.TrueLabel != w.TrueLabel || g.Prediction != w.Prediction || len(g.Layers) != len(w.Layers) {
+			t.Fatalf("pass %d probe %d: labels %d %d, %d layers; want %d %d, %d", i, j, g.TrueLabel, g.Prediction, len(g.Layers), w.TrueLabel, w.Prediction, len(w.Layers))
+		}
+		near(t, fmt.Sprintf("pass %d probe %d image", i, j), w.Image, g.Image)
+		near(t, fmt.Sprintf("pass %d probe %d logits", i, j), w.Logits, g.Logits)
+		near(t, fmt.Sprintf("pass %d probe %d probs", i, j), w.Probs, g.Probs)
+		for k := range w.Layers {
+			near(t, fmt.Sprintf("pass %d probe %d layer %d input", i, j, k), w.Layers[k].Input, g.Layers[k].Input)
+			near(t, fmt.Sprintf("pass %d probe %d layer %d output", i, j, k), w.Layers[k].Output, g.Layers[k].Output)
+		}
+	}
+	for h := range want.Health {
+		w, g := &want.Health[h], &got.Health[h]
+		near(t, fmt.Sprintf("pass %d health %d mean", i, h), w.Mean, g.Mean)
+		near(t, fmt.Sprintf("pass %d health %d std", i, h), w.Std, g.Std)
+		near(t, fmt.Sprintf("pass %d health %d active", i, h), w.Active, g.Active)
+	}
+	// The rule reads the same on both sides: 0 and 1 are exact in float16.
+	wd, ws := want.HealthCounts()
+	gd, gs := got.HealthCounts()
+	if !reflect.DeepEqual(wd, gd) || !reflect.DeepEqual(ws, gs) {
+		t.Fatalf("pass %d: dead %v saturated %v, want %v %v", i, gd, gs, wd, ws)
 	}
 }
 

@@ -181,6 +181,7 @@ func (r *Reader) load() error {
 	if err != nil {
 		return fmt.Errorf("%s: header record damaged: architecture: %w", r.name, err)
 	}
+	s.sections = version >= 4
 	r.version, r.prec, r.arch, r.shape = version, h.prec, h.arch, s
 	r.head = make([]byte, end)
 	if _, err := r.f.ReadAt(r.head, 0); err != nil {

@@ -33,8 +33,14 @@
 // compression of pass records (0 zstd, 1 zlib, 2 none). With zlib or none a
 // pass record's payload is type 2 | sequence uint64 | raw length uint64 |
 // the compressed bytes, so that the reader bounds the inflated size first.
-// mlpviz itself writes version 2 (CRC-32C and zstd), which older readers
-// read too.
+//
+// Format version 4 adds to a pass the probe set and the neuron health
+// (collector.Pass's Probes and Health) as optional sections after its
+// layers (see codec.go), and to the architecture JSON their sizes
+// ("probes", "health_batch", left out when unused). A pass without them
+// encodes as in version 2. Frames and the magic's codec are as in version
+// 3; mlpviz writes codec 0 (CRC-32C and zstd). mlpviz writes version 4 and
+// reads versions 1 to 4, the Python recorder's version 3 included.
 package runfile
 
 import (
@@ -46,11 +52,11 @@ import (
 )
 
 // FormatVersion is the newest file format this package reads.
-const FormatVersion = 3
+const FormatVersion = 4
 
-// writeVersion is the format this package writes: the newest whose codec is
-// fixed, so that mlpviz releases that predate version 3 read its files.
-const writeVersion = 2
+// writeVersion is the format this package writes. Its codec is fixed
+// (CRC-32C and zstd), as in version 2: only the pass encoding grew.
+const writeVersion = 4
 
 // magic opens every run file and closes every cleanly closed one, so that a
 // foreign file is recognised from its first bytes.
@@ -84,6 +90,7 @@ const (
 	maxHeadLayers  = 64
 	maxImage       = 1 << 22 // values of the probe image
 	maxClasses     = 1 << 16
+	maxProbes      = 1 << 12   // the probe set, the pass's own probe included
 	maxPassBytes   = 100 << 20 // decoded size of one pass, whatever its shape
 	maxRecordLen   = maxPassBytes + 1<<20
 	maxHeaderLen   = 16 << 20
