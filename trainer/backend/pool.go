@@ -28,7 +28,6 @@ type pool struct {
 	workers  int
 	round    uint64          // counts tasks handed out (caller only)
 	assigned []atomic.Uint64 // per worker: the last round it takes part in
-	sleeping []atomic.Bool   // per worker: blocked on its wake channel
 	wake     []chan struct{}
 	pending  atomic.Int32           // workers still running the current round
 	failure  atomic.Pointer[string] // the first panic of a worker this round, with its stack
@@ -43,7 +42,7 @@ const spinFor = 200 * time.Microsecond
 
 func newPool(workers int) *pool {
 	p := &pool{workers: workers, assigned: make([]atomic.Uint64, workers),
-		sleeping: make([]atomic.Bool, workers), wake: make([]chan struct{}, workers)}
+		wake: make([]chan struct{}, workers)}
 	for w := 1; w < workers; w++ {
 		p.wake[w] = make(chan struct{}, 1)
 		go p.serve(w)
@@ -79,6 +78,9 @@ func (p *pool) runChunk(w int) {
 
 // await returns when worker w is assigned a round past seen (true) or the
 // pool closes (false): spinning first, then asleep on its wake channel.
+// A wake token only says "look again": run sends one for every round
+// without waiting, so a token can be left over from a round the worker
+// saw while spinning; the worker runs only when its assignment changed.
 func (p *pool) await(w int, seen uint64) bool {
 	start := time.Now()
 	for i := 0; p.assigned[w].Load() == seen; i++ {
@@ -92,14 +94,11 @@ func (p *pool) await(w int, seen uint64) bool {
 		if time.Since(start) < spinFor {
 			continue
 		}
-		p.sleeping[w].Store(true)
-		if p.assigned[w].Load() != seen && p.sleeping[w].CompareAndSwap(true, false) {
-			break // assigned before run saw us asleep: nobody will send
-		}
+		// run stores the assignment before it sends, so either the check
+		// above saw it or a token is on its way.
 		if _, ok := <-p.wake[w]; !ok {
 			return false
 		}
-		break
 	}
 	return true
 }
@@ -124,8 +123,9 @@ func (p *pool) run(n, limit int, t task) {
 	p.round++
 	for w := 1; w < used; w++ {
 		p.assigned[w].Store(p.round) // publishes task, n and used to w
-		if p.sleeping[w].CompareAndSwap(true, false) {
-			p.wake[w] <- struct{}{}
+		select {
+		case p.wake[w] <- struct{}{}: // wakes w if it sleeps
+		default: // a token is already waiting for w
 		}
 	}
 	lo, hi := p.chunk(0)
