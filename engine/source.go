@@ -25,6 +25,9 @@ type Source struct {
 	metrics []Metric                // one per pass; filled in the background of frames
 	loaded  int                     // metrics[:loaded] are known
 	err     error                   // the first read error, for the banner
+	offline error                   // a server that does not answer now (runfile.ErrUnreachable), for the banner until it does
+	cut     error                   // err, when it is a record cut short at the end at open: maybe one being written
+	cutAt   int                     // the passes before that record
 	lastTry time.Time
 }
 
@@ -52,6 +55,9 @@ func NewSource(r *runfile.Reader, latest *ring.Latest[*collector.Pass]) *Source 
 	s := &Source{r: r, latest: latest, cache: map[int]*collector.Pass{}}
 	if d := r.Damage(); d != nil {
 		s.err = fmt.Errorf("%s is damaged at byte %d (%s): showing its %d whole passes", r.Name(), d.Offset, d.Reason, r.Len())
+		if d.Partial && !r.Closed() {
+			s.cut, s.cutAt = s.err, r.Len()
+		}
 	}
 	return s
 }
@@ -62,8 +68,28 @@ func (s *Source) Architecture() *collector.Architecture { return s.r.Architectur
 // Len is the number of passes available now.
 func (s *Source) Len() int { return s.r.Len() }
 
-// Err is the first problem met reading the file, or nil.
-func (s *Source) Err() error { return s.err }
+// Err is the first problem met reading the file, or nil; while the server
+// of a run read over HTTP does not answer, it says so instead.
+func (s *Source) Err() error {
+	if s.offline != nil {
+		return s.offline
+	}
+	return s.err
+}
+
+// noteOffline keeps a read error that only says the server does not answer
+// apart from the file's own problems: it is shown until the server answers
+// again, not for good. It reports whether err was one.
+func (s *Source) noteOffline(err error) bool {
+	if !errors.Is(err, runfile.ErrUnreachable) {
+		return false
+	}
+	// One error value per message, so the banner is not redrawn every try.
+	if s.offline == nil || s.offline.Error() != "reconnecting… "+err.Error() {
+		s.offline = fmt.Errorf("reconnecting… %w", err)
+	}
+	return true
+}
 
 // Refresh picks up passes appended since the last call (a file still being
 // written); it looks at the disk at most every 100 ms, and every second at
@@ -77,7 +103,14 @@ func (s *Source) Refresh(now time.Time) {
 		return
 	}
 	s.lastTry = now
-	if _, err := s.r.Refresh(); err != nil && (s.err == nil || errors.Is(err, runfile.ErrReplaced)) {
+	_, err := s.r.Refresh()
+	if err == nil {
+		s.offline = nil
+	}
+	if s.cut != nil && s.err == s.cut && s.r.Len() > s.cutAt {
+		s.err, s.cut = nil, nil // the record was being written, not cut: it is whole now
+	}
+	if err != nil && !s.noteOffline(err) && (s.err == nil || errors.Is(err, runfile.ErrReplaced)) {
 		s.err = err
 	}
 }
@@ -97,7 +130,7 @@ func (s *Source) Pass(i int) (*collector.Pass, error) {
 	if p == nil {
 		var err error
 		if p, err = s.r.Pass(i); err != nil {
-			if s.err == nil {
+			if !s.noteOffline(err) && s.err == nil {
 				s.err = err
 			}
 			return nil, err
@@ -121,6 +154,9 @@ func (s *Source) LoadMetrics(budget time.Duration) {
 	deadline := time.Now().Add(budget)
 	for s.loaded < s.r.Len() && time.Now().Before(deadline) {
 		p, err := s.Pass(s.loaded)
+		if errors.Is(err, runfile.ErrUnreachable) {
+			return // not a gap: the pass comes when the server answers
+		}
 		if err != nil {
 			// A damaged pass is a gap in the plots, not their end.
 			gap := Metric{Loss: float32(math.NaN()), Accuracy: float32(math.NaN())}

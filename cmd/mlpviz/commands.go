@@ -31,6 +31,7 @@ func init() {
 		{"inspect", "FILE", "summarise a run file: passes, steps, head, loss, size, damage (--json for scripts)", runInspect},
 		{"import", "COLLECTION.json -o FILE.mlpv", "convert a PyTorch-tool JSON collection to a run file", runImport},
 		{"export", "FILE [-o OUT.json]", "write a run in the PyTorch tool's JSON collection format", runExport},
+		{"serve", "[DIR]", "serve the run files in DIR (default runs/) read-only over HTTP, to view them from another machine", runServe},
 		{"help", "[COMMAND]", "show this text, or a command's flags", runHelp},
 	}
 }

@@ -14,10 +14,19 @@ import (
 	"github.com/mlpviz/mlpviz/collector/seedjson"
 )
 
-// openRun opens what a command was given to read: a run file, or a
+// openRun opens what a command was given to read: a run file, a
 // PyTorch-tool JSON collection, which is imported in memory (saying so on
-// stderr) so that view, inspect, render and export take either.
+// stderr), or the URL of a run file that "mlpviz serve" serves (its token
+// in the URL as ?token=, or in MLPVIZ_TOKEN), so that view, inspect,
+// render and export take any of them.
 func openRun(path string, stderr io.Writer) (*runfile.Reader, error) {
+	if runfile.IsURL(path) {
+		r, err := runfile.OpenURL(path, runfile.URLOptions{Token: os.Getenv("MLPVIZ_TOKEN")})
+		if errors.Is(err, runfile.ErrUnauthorized) {
+			err = fmt.Errorf("%w; give the token its mlpviz serve was started with, as ?token=T in the URL or in MLPVIZ_TOKEN", err)
+		}
+		return r, err
+	}
 	st, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s: no such file", path)
