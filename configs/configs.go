@@ -36,6 +36,7 @@
 //	interval             MLPVIZ_INTERVAL
 //	max_steps            MLPVIZ_MAX_STEPS
 //	seed                 MLPVIZ_SEED
+//	device               MLPVIZ_DEVICE
 //	collect.neuron_cap   MLPVIZ_COLLECT_NEURON_CAP
 //	collect.gradients    MLPVIZ_COLLECT_GRADIENTS
 //	collect.precision    MLPVIZ_COLLECT_PRECISION
@@ -82,8 +83,11 @@ var builtin embed.FS
 // EnvPrefix starts the name of every environment variable Load reads.
 const EnvPrefix = "MLPVIZ"
 
-// Values of Collect.Precision and View.ColorRange.
+// Values of Device, Collect.Precision and View.ColorRange.
 const (
+	DeviceCPU        = "cpu"
+	DeviceCUDA       = "cuda"
+	DeviceAuto       = "auto"
 	PrecisionF16     = "f16"
 	PrecisionF32     = "f32"
 	ColorRangeLayer  = "layer"
@@ -105,6 +109,7 @@ type Profile struct {
 	Interval  int
 	MaxSteps  int // 0: no limit
 	Seed      int64
+	Device    string // DeviceCPU, DeviceCUDA or DeviceAuto
 
 	Collect   Collect
 	Normalize Normalize
@@ -154,6 +159,7 @@ var keys = []key{
 	{"interval", "interval"},
 	{"max_steps", "max-steps"},
 	{"seed", "seed"},
+	{"device", "device"},
 	{"collect.neuron_cap", "neuron-cap"},
 	{"collect.gradients", "gradients"},
 	{"collect.precision", "precision"},
@@ -396,6 +402,7 @@ func (l *loader) decode() (*Profile, error) {
 		Interval:  d.int("interval"),
 		MaxSteps:  d.int("max_steps"),
 		Seed:      d.int64("seed"),
+		Device:    d.str("device"),
 		Collect: Collect{
 			NeuronCap: d.int("collect.neuron_cap"),
 			Gradients: d.bool("collect.gradients"),
@@ -441,6 +448,7 @@ func (p *Profile) FlagValues() map[string]string {
 		"interval":   strconv.Itoa(p.Interval),
 		"max-steps":  strconv.Itoa(p.MaxSteps),
 		"seed":       strconv.FormatInt(p.Seed, 10),
+		"device":     p.Device,
 		"neuron-cap": strconv.Itoa(p.Collect.NeuronCap),
 		"gradients":  strconv.FormatBool(p.Collect.Gradients),
 		"precision":  p.Collect.Precision,

@@ -45,13 +45,13 @@ var (
 func TestBuiltins(t *testing.T) {
 	want := map[string]Profile{
 		"mnist": {Source: "built-in mnist", Dataset: "mnist", Model: "cnn", Epochs: 1, BatchSize: 64, LR: 0.002,
-			Interval: 50, Seed: 42, Collect: defaultCollect, View: defaultView,
+			Interval: 50, Seed: 42, Device: "cpu", Collect: defaultCollect, View: defaultView,
 			Normalize: Normalize{Mean: []float64{0.1310}, Std: []float64{0.3085}}},
 		"fashion_mnist": {Source: "built-in fashion_mnist", Dataset: "fashion_mnist", Model: "cnn_large", Epochs: 5,
-			BatchSize: 64, LR: 0.002, Interval: 50, Seed: 42, Collect: defaultCollect, View: defaultView,
+			BatchSize: 64, LR: 0.002, Interval: 50, Seed: 42, Device: "cpu", Collect: defaultCollect, View: defaultView,
 			Normalize: Normalize{Mean: []float64{0.2860}, Std: []float64{0.3530}}},
 		"cifar10": {Source: "built-in cifar10", Dataset: "cifar10", Model: "cifar10_cnn", Epochs: 10,
-			BatchSize: 64, LR: 0.002, Interval: 50, Seed: 42, Collect: defaultCollect, View: defaultView,
+			BatchSize: 64, LR: 0.002, Interval: 50, Seed: 42, Device: "cpu", Collect: defaultCollect, View: defaultView,
 			Normalize: Normalize{Mean: []float64{0.4914, 0.4822, 0.4465}, Std: []float64{0.2023, 0.1994, 0.2010}}},
 	}
 	if got := Names(); !slices.Equal(got, []string{"mnist", "fashion_mnist", "cifar10"}) {
@@ -224,6 +224,7 @@ var envAll = map[string]struct {
 	"interval":           {"7", func(p *Profile) bool { return p.Interval == 7 }},
 	"max_steps":          {"100", func(p *Profile) bool { return p.MaxSteps == 100 }},
 	"seed":               {"-5", func(p *Profile) bool { return p.Seed == -5 }},
+	"device":             {" cuda ", func(p *Profile) bool { return p.Device == "cuda" }},
 	"collect.neuron_cap": {"16", func(p *Profile) bool { return p.Collect.NeuronCap == 16 }},
 	"collect.gradients":  {"true", func(p *Profile) bool { return p.Collect.Gradients }},
 	"collect.precision":  {"f32", func(p *Profile) bool { return p.Collect.Precision == "f32" }},
@@ -252,7 +253,7 @@ func TestEnvSetsEveryKey(t *testing.T) {
 	}
 	// Over no file, over a built-in and over a file that sets every key.
 	full := writeProfile(t, "dataset: fashion_mnist\nmodel: cnn_large\nepochs: 2\nbatch_size: 8\nlr: 0.5\ndropout: 0.4\n"+
-		"interval: 9\nmax_steps: 11\nseed: 12\ncollect: {neuron_cap: 5, gradients: false, precision: f16}\n"+
+		"interval: 9\nmax_steps: 11\nseed: 12\ndevice: auto\ncollect: {neuron_cap: 5, gradients: false, precision: f16}\n"+
 		"normalize: {mean: [0.3], std: [0.6]}\n"+
 		"view: {width: 400, height: 300, fullscreen: false, delay_ms: 300, color_range: layer, fps: 20}\n")
 	for _, nameOrPath := range []string{"", "fashion_mnist", full} {
@@ -340,6 +341,9 @@ func TestFileErrors(t *testing.T) {
 		{"interval: 0\n", "interval", []string{`at least 1`}},
 		{"max_steps: -1\n", "max_steps", []string{`negative`}},
 		{"seed: 1e30\n", "seed", []string{`whole number`}},
+		{"device: gpu\n", "device", []string{`want cpu, cuda or auto`, `"gpu"`}},
+		{"device: CUDA\n", "device", []string{`want cpu, cuda or auto`, `"CUDA"`}},
+		{"device: 1\n", "device", []string{`want a word`}},
 		{"dataset: imagenet\n", "dataset", []string{`unknown dataset "imagenet"`, `mnist, fashion_mnist, cifar10`}},
 		{"dataset: fashion-mnist\n", "dataset", []string{`did you mean "fashion_mnist"`}},
 		{"dataset: 3\n", "dataset", []string{`want a word`}},
@@ -394,6 +398,7 @@ func TestEnvErrors(t *testing.T) {
 		{"MLPVIZ_DROPOUT=1", "dropout", []string{`[0, 1)`}},
 		{"MLPVIZ_VIEW_FULLSCREEN=maybe", "view.fullscreen", []string{`true or false`, `"maybe"`}},
 		{"MLPVIZ_COLLECT_PRECISION=f8", "collect.precision", []string{`f16 or f32`}},
+		{"MLPVIZ_DEVICE=tpu", "device", []string{`want cpu, cuda or auto`, `"tpu"`}},
 		{"MLPVIZ_NORMALIZE_MEAN=0.5,0.5", "normalize.mean", []string{`want 1 value`}},
 		{"MLPVIZ_NORMALIZE_STD=0.3,x", "normalize.std", []string{`item 2`, `"x"`}},
 		{"MLPVIZ_VIEW_DELAY_MS=50", "view.delay_ms", []string{`200..2000`}},
@@ -464,6 +469,7 @@ func TestFlagValuesAndApplyFlags(t *testing.T) {
 	lr := fs.Float64("lr", 0.002, "")
 	dropout := fs.Float64("dropout", -1, "")
 	seed := fs.Int64("seed", 42, "")
+	device := fs.String("device", "x", "")
 	if err := fs.Parse([]string{"--epochs", "9"}); err != nil {
 		t.Fatal(err)
 	}
@@ -474,8 +480,8 @@ func TestFlagValuesAndApplyFlags(t *testing.T) {
 	if err := p.ApplyFlags(fs); err != nil {
 		t.Fatal(err)
 	}
-	if *ds != "cifar10" || *model != "cifar10_cnn" || *epochs != 9 || *batch != 16 || *lr != 0.01 || *dropout != -1 || *seed != 7 {
-		t.Errorf("dataset %s model %s epochs %d batch %d lr %g dropout %g seed %d", *ds, *model, *epochs, *batch, *lr, *dropout, *seed)
+	if *ds != "cifar10" || *model != "cifar10_cnn" || *epochs != 9 || *batch != 16 || *lr != 0.01 || *dropout != -1 || *seed != 7 || *device != "cpu" {
+		t.Errorf("dataset %s model %s epochs %d batch %d lr %g dropout %g seed %d device %s", *ds, *model, *epochs, *batch, *lr, *dropout, *seed, *device)
 	}
 	d := 0.3
 	p.Dropout = &d

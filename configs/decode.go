@@ -225,6 +225,8 @@ func (l *loader) validate(p *Profile) error {
 	}
 	check(p.Interval >= 1, "interval", "must be at least 1, got %d", p.Interval)
 	check(p.MaxSteps >= 0, "max_steps", "must not be negative (0: no limit), got %d", p.MaxSteps)
+	check(p.Device == DeviceCPU || p.Device == DeviceCUDA || p.Device == DeviceAuto, "device",
+		"want cpu, cuda or auto, got %q", p.Device)
 
 	check(p.Collect.NeuronCap >= 0, "collect.neuron_cap", "must not be negative (0: full size), got %d", p.Collect.NeuronCap)
 	check(p.Collect.Precision == PrecisionF16 || p.Collect.Precision == PrecisionF32, "collect.precision",

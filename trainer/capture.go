@@ -4,7 +4,7 @@ import (
 	"time"
 
 	"github.com/mlpviz/mlpviz/collector"
-	"github.com/mlpviz/mlpviz/trainer/nn"
+	"github.com/mlpviz/mlpviz/trainer/backend"
 )
 
 // Capture runs test image i through the model in eval mode and records the
@@ -13,30 +13,31 @@ import (
 // plus logits, probabilities and the prediction. Loss and accuracy are left
 // for the caller, which keeps the running figures. The pass is reduced to
 // the neuron cap, so that it fits Architecture().Head as a run file holds
-// it.
+// it. Its values come from the backend's Downloads: a caller checks the
+// backend's Err before it trusts them.
 func (t *Trainer) Capture(i, step, epoch int) *collector.Pass {
 	test := &t.data.Test
-	sh := t.data.Shape
-	sample := sh[0] * sh[1] * sh[2]
-	x := &nn.Tensor{Shape: []int{1, sh[0], sh[1], sh[2]}, Data: make([]float32, sample)}
-	t.data.Fill(x.Data, test, i, nil)
-	label := []int32{int32(test.Labels[i])}
-	t.Model.Loss(x, label, false)
+	if t.probe == nil {
+		t.probe = newBatch(t.be, t.data, 1)
+		t.probeFigures = t.be.AllocFloat64(2)
+	}
+	x, label := t.probe.load(test, []int{i}, nil)
+	t.Model.Loss(x, label, false, t.probeFigures)
 
-	p := &collector.Pass{Step: step, Epoch: epoch, Wall: time.Now(), TrueLabel: int(label[0])}
-	p.Image = make([]float32, sample)
+	p := &collector.Pass{Step: step, Epoch: epoch, Wall: time.Now(), TrueLabel: int(test.Labels[i])}
+	p.Image = make([]float32, x.Data.Len())
 	t.data.Raw(p.Image, test, i)
-	p.Probs = clone(t.Model.Probs().Data)
+	p.Probs = t.download(t.Model.Probs().Data)
 	head := t.Model.Head()
 	for _, l := range head {
 		lp := collector.LayerPass{
-			Input:  clone(l.LastInput().Data),
-			Output: clone(l.LastOutput().Data),
-			Weight: clone(l.Weight.W),
-			Bias:   clone(l.Bias.W),
+			Input:  t.download(l.LastInput().Data),
+			Output: t.download(l.LastOutput().Data),
+			Weight: t.download(l.Weight.W),
+			Bias:   t.download(l.Bias.W),
 		}
 		if t.cfg.Gradients {
-			lp.GradWeight, lp.GradBias = clone(l.Weight.G), clone(l.Bias.G)
+			lp.GradWeight, lp.GradBias = t.download(l.Weight.G), t.download(l.Bias.G)
 		}
 		p.Layers = append(p.Layers, lp)
 	}
@@ -47,6 +48,13 @@ func (t *Trainer) Capture(i, step, epoch int) *collector.Pass {
 		}
 	}
 	return collector.Reduce(p, t.fullHead(), t.cfg.NeuronCap)
+}
+
+// download copies a tensor's values to a new slice on the host.
+func (t *Trainer) download(x backend.Tensor) []float32 {
+	v := make([]float32, x.Len())
+	t.be.Download(v, x)
+	return v
 }
 
 func clone(s []float32) []float32 { return append([]float32(nil), s...) }

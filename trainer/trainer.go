@@ -33,6 +33,8 @@ type Config struct {
 	Gradients bool // collect the last step's weight and bias gradients
 	NeuronCap int  // the head's widest layer in a pass; 0: full size
 	Workers   int  // CPU goroutines; 0: one per core
+	// Backend runs the maths; nil: the CPU backend with Workers goroutines.
+	Backend backend.Backend
 	// Probe is the test image every pass shows, so that passes compare;
 	// ProbeRandom draws a new one for each pass, as the PyTorch tool did.
 	Probe int
@@ -82,7 +84,11 @@ type Result struct {
 // Hooks receive the run's output on the training goroutine; they must be
 // quick, or hand the work on (the collector's ring buffer does).
 type Hooks struct {
-	Progress func(Progress)              // after every batch
+	// Progress comes after every batch whose loss has reached the host:
+	// each batch on the CPU backend; on a GPU, at most a few times a
+	// second, at every pass and at the end, so that the device need not
+	// stop for it.
+	Progress func(Progress)
 	Pass     func(*collector.Pass) error // every Interval steps; an error stops the run
 }
 
@@ -97,6 +103,10 @@ type Trainer struct {
 	Model *nn.Model
 	opt   *nn.AdamW
 	rng   *rand.Rand // shuffling and augmentation
+	figs  *figures   // the training steps' loss and correct counts
+	// Capture's test image and figures, made on first use.
+	probe        *batch
+	probeFigures backend.Float64Tensor
 }
 
 // New builds the model for cfg on data. The model's input shape must match
@@ -124,7 +134,11 @@ func New(cfg Config, data *dataset.Dataset) (*Trainer, error) {
 	if cfg.Dropout < 0 {
 		cfg.Dropout = float32(spec.DefaultDropout)
 	}
-	be := backend.NewCPU(cfg.Workers)
+	be := cfg.Backend
+	if be == nil {
+		be = backend.NewCPU(cfg.Workers)
+		cfg.Backend = be
+	}
 	seed := uint64(cfg.Seed)
 	model, err := nn.New(be, spec, cfg.Dropout, rand.New(rand.NewPCG(seed, 0x6d6f64656c)))
 	if err != nil {
@@ -132,13 +146,18 @@ func New(cfg Config, data *dataset.Dataset) (*Trainer, error) {
 	}
 	return &Trainer{
 		cfg: cfg, data: data, be: be, Model: model,
-		opt: nn.NewAdamW(be, model.Params(), cfg.LR),
-		rng: rand.New(rand.NewPCG(seed, 0x64617461)),
+		opt:  nn.NewAdamW(be, model.Params(), cfg.LR),
+		figs: newFigures(be),
+		rng:  rand.New(rand.NewPCG(seed, 0x64617461)),
 	}, nil
 }
 
 // Config returns the configuration in use, defaults resolved.
 func (t *Trainer) Config() Config { return t.cfg }
+
+// Backend is what the trainer runs its maths on; its Name is what the
+// progress line shows.
+func (t *Trainer) Backend() backend.Backend { return t.be }
 
 // Architecture describes the model and run for the collector.
 func (t *Trainer) Architecture() *collector.Architecture {
@@ -171,15 +190,36 @@ func (t *Trainer) fullHead() []collector.LinearShape {
 func (t *Trainer) Run(ctx context.Context, hooks Hooks) (Result, error) {
 	cfg, train := t.cfg, &t.data.Train
 	batches := (train.N + cfg.BatchSize - 1) / cfg.BatchSize
-	sample := t.data.Shape[0] * t.data.Shape[1] * t.data.Shape[2]
-	x := &nn.Tensor{Data: make([]float32, cfg.BatchSize*sample)}
-	labels := make([]int32, cfg.BatchSize)
+	in := newBatch(t.be, t.data, cfg.BatchSize)
+	defer in.free()
+	figs := t.figs
+	figs.n = 0 // a stopped run's last steps are not this run's
 	var res Result
 	var images int
 	var trainTime time.Duration
 	// Running metrics since the last pass, as the seed reports them.
 	var runLoss float64
 	var runCorrect, runSeen, runBatches int
+	// fold adds the figures of the steps up to last that are not yet on the
+	// host to the running metrics; a loss that is not finite stops the run
+	// after the step before it.
+	fold := func(last int) error {
+		f := figs.read()
+		if err := t.be.Err(); err != nil {
+			return fmt.Errorf("by step %d: %w", last, err)
+		}
+		for k := 0; k < len(f); k += 2 {
+			step := last - (len(f)-k)/2 + 1
+			if loss := f[k]; math.IsNaN(loss) || math.IsInf(loss, 0) {
+				res.Steps = step - 1
+				return fmt.Errorf("%w at step %d: loss is %v (try a lower --lr)", ErrDiverged, step, loss)
+			}
+			runLoss += f[k]
+			runBatches++
+			runCorrect += int(f[k+1])
+		}
+		return nil
+	}
 	probes := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x70726f6265))
 	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
 		order := t.rng.Perm(train.N)
@@ -190,37 +230,38 @@ func (t *Trainer) Run(ctx context.Context, hooks Hooks) (Result, error) {
 			}
 			start := time.Now()
 			idx := order[b*cfg.BatchSize : min((b+1)*cfg.BatchSize, train.N)]
-			x.Shape = append(x.Shape[:0], len(idx), t.data.Shape[0], t.data.Shape[1], t.data.Shape[2])
-			x.Data = x.Data[:len(idx)*sample]
-			for i, j := range idx {
-				t.data.Fill(x.Data[i*sample:(i+1)*sample], train, j, t.rng)
-				labels[i] = int32(train.Labels[j])
-			}
+			x, labels := in.load(train, idx, t.rng)
 			t.Model.ZeroGrad()
-			loss, correct := t.Model.Loss(x, labels[:len(idx)], true)
-			if math.IsNaN(loss) || math.IsInf(loss, 0) {
-				return t.finish(res, images, trainTime), fmt.Errorf("%w at step %d: loss is %v (try a lower --lr)", ErrDiverged, res.Steps+1, loss)
+			t.Model.Loss(x, labels, true, figs.next())
+			step := res.Steps + 1
+			passDue := step%cfg.Interval == 0
+			last := (cfg.MaxSteps > 0 && step >= cfg.MaxSteps) || (epoch == cfg.Epochs && b == batches-1)
+			fresh := figs.due(passDue || last)
+			if fresh {
+				if err := fold(step); err != nil {
+					return t.finish(res, images, trainTime), err
+				}
 			}
 			t.opt.Step()
 			trainTime += time.Since(start)
 			res.Steps++
 			images += len(idx)
-			runLoss += loss
-			runBatches++
-			runCorrect += correct
 			runSeen += len(idx)
-			if hooks.Progress != nil {
+			if fresh && hooks.Progress != nil {
 				hooks.Progress(Progress{Epoch: epoch, Epochs: cfg.Epochs, Batch: b + 1, Batches: batches, Step: res.Steps,
 					Loss: runLoss / float64(runBatches), Accuracy: float64(runCorrect) / float64(runSeen),
 					ImagesPerSecond: float64(images) / trainTime.Seconds()})
 			}
-			if res.Steps%cfg.Interval == 0 {
+			if passDue {
 				if hooks.Pass != nil {
 					probe := cfg.Probe
 					if probe == ProbeRandom {
 						probe = probes.IntN(t.data.Test.N)
 					}
 					p := t.Capture(probe, res.Steps, epoch)
+					if err := t.be.Err(); err != nil {
+						return t.finish(res, images, trainTime), fmt.Errorf("capturing step %d: %w", res.Steps, err)
+					}
 					p.Loss = float32(runLoss / float64(runBatches))
 					p.Accuracy = float32(runCorrect) / float32(runSeen)
 					if err := hooks.Pass(p); err != nil {
@@ -249,30 +290,40 @@ func (t *Trainer) finish(res Result, images int, d time.Duration) Result {
 	return res
 }
 
-// TestAccuracy runs the model in eval mode over the whole test set.
+// TestAccuracy runs the model in eval mode over the whole test set; the
+// counts reach the host once, at the end.
 func (t *Trainer) TestAccuracy(ctx context.Context) (float64, error) {
-	const batch = 250
+	const size = 250
 	test := &t.data.Test
-	sample := t.data.Shape[0] * t.data.Shape[1] * t.data.Shape[2]
-	x := &nn.Tensor{Data: make([]float32, batch*sample)}
-	labels := make([]int32, batch)
-	correct := 0
-	for lo := 0; lo < test.N; lo += batch {
+	if test.N == 0 {
+		return 0, fmt.Errorf("the %s test set is empty", t.data.Name)
+	}
+	in := newBatch(t.be, t.data, size)
+	defer in.free()
+	batches := (test.N + size - 1) / size
+	figures := t.be.AllocFloat64(2 * batches)
+	defer t.be.Free(figures)
+	idx := make([]int, size)
+	for b := range batches {
 		if err := ctx.Err(); err != nil {
 			return 0, err
 		}
-		n := min(batch, test.N-lo)
-		x.Shape = []int{n, t.data.Shape[0], t.data.Shape[1], t.data.Shape[2]}
-		x.Data = x.Data[:n*sample]
-		for i := 0; i < n; i++ {
-			t.data.Fill(x.Data[i*sample:(i+1)*sample], test, lo+i, nil)
-			labels[i] = int32(test.Labels[lo+i])
+		lo := b * size
+		n := min(size, test.N-lo)
+		for i := range n {
+			idx[i] = lo + i
 		}
-		_, c := t.Model.Loss(x, labels[:n], false)
-		correct += c
+		x, labels := in.load(test, idx[:n], nil)
+		t.Model.Loss(x, labels, false, figures.Slice(2*b, 2))
 	}
-	if test.N == 0 {
-		return 0, fmt.Errorf("the %s test set is empty", t.data.Name)
+	f := make([]float64, figures.Len())
+	t.be.DownloadFloat64(f, figures)
+	if err := t.be.Err(); err != nil {
+		return 0, fmt.Errorf("evaluating: %w", err)
+	}
+	correct := 0
+	for b := range batches {
+		correct += int(f[2*b+1])
 	}
 	return float64(correct) / float64(test.N), nil
 }

@@ -175,7 +175,7 @@ func TestDivergence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr.Model.Params()[0].W[0] = float32(math.NaN())
+	tr.be.Upload(tr.Model.Params()[0].W.Slice(0, 1), []float32{float32(math.NaN())})
 	_, err = tr.Run(context.Background(), Hooks{})
 	if !errors.Is(err, ErrDiverged) {
 		t.Fatalf("err = %v, want ErrDiverged", err)
@@ -307,5 +307,61 @@ func TestStopWhileHookWaits(t *testing.T) {
 	}})
 	if err != nil || !res.Stopped {
 		t.Fatalf("Run = %+v, %v; want stopped without error", res, err)
+	}
+}
+
+// TestFiguresOnDevice: where the figures stay on the backend until a pass
+// or the end needs them (a GPU), the progress and the passes report the
+// same figures as when every step's reach the host, and a loss that is not
+// finite still names its own step.
+func TestFiguresOnDevice(t *testing.T) {
+	type report struct{ loss, acc float64 }
+	run := func(eager bool) (map[int]report, []float32) {
+		tr, err := New(config(), realMNIST(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr.figs.eager = eager
+		seen := map[int]report{}
+		var passes []float32
+		if _, err := tr.Run(context.Background(), Hooks{
+			Progress: func(p Progress) { seen[p.Step] = report{p.Loss, p.Accuracy} },
+			Pass: func(p *collector.Pass) error {
+				passes = append(passes, p.Loss, p.Accuracy)
+				return nil
+			},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return seen, passes
+	}
+	every, passesEvery := run(true)
+	some, passesSome := run(false)
+	if len(every) != 15 {
+		t.Fatalf("%d progress reports from the CPU's figures, want 15", len(every))
+	}
+	for _, step := range []int{5, 10, 15} {
+		if _, ok := some[step]; !ok {
+			t.Errorf("no progress at step %d, where a pass is due", step)
+		}
+	}
+	for step, r := range some {
+		if every[step] != r {
+			t.Errorf("step %d: progress %+v, want %+v", step, r, every[step])
+		}
+	}
+	if fmt.Sprint(passesSome) != fmt.Sprint(passesEvery) {
+		t.Errorf("passes report %v, want %v", passesSome, passesEvery)
+	}
+
+	tr, err := New(config(), dataset.Random(catalog.Shape{1, 28, 28}, 64, 8, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.figs.eager = false
+	tr.be.Upload(tr.Model.Params()[0].W.Slice(0, 1), []float32{float32(math.NaN())})
+	res, err := tr.Run(context.Background(), Hooks{})
+	if !errors.Is(err, ErrDiverged) || !strings.Contains(err.Error(), "at step 1:") || res.Steps != 0 {
+		t.Fatalf("Run = %+v, %v; want ErrDiverged at step 1 after 0 steps", res, err)
 	}
 }

@@ -42,6 +42,7 @@ type trainFlags struct {
 	window                  windowFlags
 	profileName             string
 	profile                 *configs.Profile
+	device                  string // --device: cpu, cuda or auto
 }
 
 func newTrainFlags() (*flag.FlagSet, *trainFlags) {
@@ -61,6 +62,7 @@ func newTrainFlags() (*flag.FlagSet, *trainFlags) {
 	fs.BoolVar(&f.force, "force", false, "overwrite an existing output file")
 	fs.BoolVar(&f.offline, "offline", false, "never download: use --data-dir and the MNIST copy bundled with the Go module cache")
 	fs.IntVar(&f.cfg.Workers, "workers", 0, "CPU `threads` (0: one per core)")
+	fs.StringVar(&f.device, "device", configs.DeviceCPU, "`where` to train: cpu, cuda (an NVIDIA GPU; needs only its driver) or auto (the GPU when a driver and one are there, else the CPU)")
 	fs.StringVar(&f.output, "output", "", "run `file` to write (default runs/<dataset>_<model>_<time>.mlpv); a .json name also writes a PyTorch-tool collection there at the end")
 	fs.StringVar(&f.output, "output_path", "", "the PyTorch tool's spelling of --output")
 	fs.IntVar(&f.cfg.NeuronCap, "neuron-cap", 0, "reduce every head layer wider than this many `neurons`, as the PyTorch tool did (0: full size)")
@@ -129,6 +131,9 @@ func (f *trainFlags) parse(fs *flag.FlagSet, args []string, stdout, stderr io.Wr
 	}
 	if f.cfg.Workers < 0 {
 		return usageError{fmt.Sprintf("--workers must not be negative, got %d", f.cfg.Workers)}
+	}
+	if !slices.Contains([]string{configs.DeviceCPU, configs.DeviceCUDA, configs.DeviceAuto}, f.device) {
+		return usageError{fmt.Sprintf("--device must be cpu, cuda or auto, got %q", f.device)}
 	}
 	return nil
 }
@@ -204,6 +209,15 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if err := f.parse(fs, args, stdout, stderr); err != nil {
 		return err
 	}
+	// The device before anything else, so that a missing GPU creates nothing.
+	gpu, device, err := openDevice(f.device, stderr)
+	if err != nil {
+		return err
+	}
+	if gpu != nil {
+		defer gpu.Close()
+		f.cfg.Backend = gpu
+	}
 	var win engine.Options
 	if f.headless && f.window.record != "" {
 		return usageError{"--record needs the window; to make a video of a headless run, train with --headless, then run: mlpviz render RUN.mlpv -o out.mp4"}
@@ -238,8 +252,8 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "mlpviz: training %s on %s: %d train / %d test images, %d epoch(s), batch %d, lr %g, dropout %g, seed %d\n",
-		cfg.Model, data.Name, data.Train.N, data.Test.N, cfg.Epochs, cfg.BatchSize, cfg.LR, cfg.Dropout, cfg.Seed)
+	fmt.Fprintf(stderr, "mlpviz: training %s on %s: %d train / %d test images, %d epoch(s), batch %d, lr %g, dropout %g, seed %d, on %s\n",
+		cfg.Model, data.Name, data.Train.N, data.Test.N, cfg.Epochs, cfg.BatchSize, cfg.LR, cfg.Dropout, cfg.Seed, device)
 
 	// Training runs on its own goroutine; the main one waits for it, or runs
 	// the window (which must own the main thread) until it is closed.

@@ -42,7 +42,7 @@ func BenchmarkSgemm(b *testing.B) {
 	b.Run("512/threads=2", func(b *testing.B) {
 		cpu := NewCPU(2)
 		for b.Loop() {
-			cpu.Gemm(false, false, n, n, n, x, y, 0, z)
+			cpu.Gemm(false, false, n, n, n, OnHost(x), OnHost(y), 0, OnHost(z))
 		}
 		report(b)
 	})

@@ -76,9 +76,9 @@ func col2im(g ConvGeom, col, dx []float32) {
 // Conv2D implements Backend: per image, im2col into the worker's scratch
 // (one image's columns, never the batch's) and one GEMM onto the bias;
 // images are split across workers.
-func (c *CPU) Conv2D(g ConvGeom, x, w, bias, y []float32) {
+func (c *CPU) Conv2D(g ConvGeom, x, w, bias, y Tensor) {
 	t := &c.convFwd
-	*t = convForward{cpu: c, g: g, x: x, w: w, bias: bias, y: y}
+	*t = convForward{cpu: c, g: g, x: x.host, w: w.host, bias: bias.host, y: y.host}
 	c.pool.run(g.N, 0, t)
 	*t = convForward{}
 }
@@ -110,9 +110,10 @@ func (t *convForward) run(wk, lo, hi int) {
 
 // Conv2DBackward implements Backend. Each worker sums its images' weight
 // gradients privately; the sums are added to dw and db at the end.
-func (c *CPU) Conv2DBackward(g ConvGeom, x, w, dy, dx, dw, db []float32) {
+func (c *CPU) Conv2DBackward(g ConvGeom, x, w, dy, dx, dwt, dbt Tensor) {
+	dw, db := dwt.host, dbt.host
 	t := &c.convBwd
-	*t = convBackward{cpu: c, g: g, x: x, w: w, dy: dy, dx: dx, nw: len(dw) + len(db)}
+	*t = convBackward{cpu: c, g: g, x: x.host, w: w.host, dy: dy.host, dx: dx.host, nw: len(dw) + len(db)}
 	c.pool.run(g.N, 0, t)
 	*t = convBackward{}
 	for wk := 0; wk < min(c.workers, g.N); wk++ {

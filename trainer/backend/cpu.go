@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"fmt"
 	"math"
 	"runtime"
 
@@ -10,7 +11,8 @@ import (
 // CPU is the backend on the host's cores. Its kernels are package kernels'
 // (assembly where the CPU has AVX2 or AVX-512, pure Go elsewhere); the CPU
 // splits each call over a persistent pool of goroutines by images, channels,
-// rows or elements as the shape allows. A CPU is used by one goroutine at a
+// rows or elements as the shape allows. Its tensors are Go slices (OnHost),
+// which its kernels read in place. A CPU is used by one goroutine at a
 // time: it keeps per-worker scratch between calls, so a training step
 // allocates nothing once the batch size is stable.
 type CPU struct {
@@ -48,6 +50,9 @@ func NewCPU(workers int) *CPU {
 // Name implements Backend.
 func (c *CPU) Name() string { return "cpu" }
 
+// Err implements Backend: the CPU does not fail.
+func (c *CPU) Err() error { return nil }
+
 // Workers reports how many goroutines each kernel uses.
 func (c *CPU) Workers() int { return c.workers }
 
@@ -59,10 +64,71 @@ func grow(buf []float32, n int) []float32 {
 	return buf[:n]
 }
 
+// Alloc implements Backend: a Go slice, which the garbage collector frees.
+func (c *CPU) Alloc(n int) Tensor { return OnHost(make([]float32, n)) }
+
+// AllocInt implements Backend.
+func (c *CPU) AllocInt(n int) IntTensor { return OnHost(make([]int32, n)) }
+
+// AllocFloat64 implements Backend.
+func (c *CPU) AllocFloat64(n int) Float64Tensor { return OnHost(make([]float64, n)) }
+
+// Free implements Backend: the garbage collector frees the values once
+// nothing refers to them.
+func (c *CPU) Free(Storage) {}
+
+// Upload implements Backend.
+func (c *CPU) Upload(dst Tensor, src []float32) { copyExactly(dst.host, src) }
+
+// UploadInt implements Backend.
+func (c *CPU) UploadInt(dst IntTensor, src []int32) { copyExactly(dst.host, src) }
+
+// Download implements Backend.
+func (c *CPU) Download(dst []float32, src Tensor) { copyExactly(dst, src.host) }
+
+// DownloadFloat64 implements Backend.
+func (c *CPU) DownloadFloat64(dst []float64, src Float64Tensor) { copyExactly(dst, src.host) }
+
+// copyExactly copies src to dst, which must be as long.
+func copyExactly[T Elem](dst, src []T) {
+	if len(dst) != len(src) {
+		panic(fmt.Sprintf("backend: copying %d values into %d", len(src), len(dst)))
+	}
+	copy(dst, src)
+}
+
+// Zero implements Backend.
+func (c *CPU) Zero(t Tensor) { clear(t.host) }
+
+// Broadcast implements Backend.
+func (c *CPU) Broadcast(row, y Tensor) {
+	r, out := row.host, y.host
+	if len(r) == 0 {
+		return
+	}
+	for i := 0; i+len(r) <= len(out); i += len(r) {
+		copy(out[i:i+len(r)], r)
+	}
+}
+
+// SumRows implements Backend.
+func (c *CPU) SumRows(x, sum Tensor) {
+	in, s := x.host, sum.host
+	if len(s) == 0 {
+		return
+	}
+	for i := 0; i+len(s) <= len(in); i += len(s) {
+		for j, v := range in[i : i+len(s)] {
+			s[j] += v
+		}
+	}
+}
+
 // Gemm implements Backend. A product large enough to pay for the hand-off
 // is split across workers by blocks of rows of C (or of columns, see below),
 // each block a whole number of micro-kernel tiles.
-func (c *CPU) Gemm(transA, transB bool, m, n, k int, a, b []float32, beta float32, out []float32) {
+func (c *CPU) Gemm(transA, transB bool, m, n, k int, at, bt Tensor, beta float32, ct Tensor) {
+	a, b, out := at.host, bt.host, ct.host
 	if m*n*k < 1<<16 || c.workers == 1 {
 		kernels.Sgemm(transA, transB, m, n, k, a, lda(transA, m, k), b, ldb(transB, n, k), beta, out, n)
 		return
@@ -151,38 +217,38 @@ func (c *CPU) each(n, size int, e elementwise) {
 }
 
 // MaxPool2D implements Backend, planes split across workers.
-func (c *CPU) MaxPool2D(g PoolGeom, x, y []float32, arg []int32) {
-	c.each(g.N*g.C, len(x), elementwise{op: opMaxPool, pool: g, x: x, y: y, arg: arg})
+func (c *CPU) MaxPool2D(g PoolGeom, x, y Tensor, arg IntTensor) {
+	c.each(g.N*g.C, x.n, elementwise{op: opMaxPool, pool: g, x: x.host, y: y.host, arg: arg.host})
 }
 
 // MaxPool2DBackward implements Backend.
-func (c *CPU) MaxPool2DBackward(g PoolGeom, dy []float32, arg []int32, dx []float32) {
-	c.each(g.N*g.C, len(dx), elementwise{op: opMaxPoolBackward, pool: g, x: dy, y: dx, arg: arg})
+func (c *CPU) MaxPool2DBackward(g PoolGeom, dy Tensor, arg IntTensor, dx Tensor) {
+	c.each(g.N*g.C, dx.n, elementwise{op: opMaxPoolBackward, pool: g, x: dy.host, y: dx.host, arg: arg.host})
 }
 
 // ReLU implements Backend.
-func (c *CPU) ReLU(x, y []float32) {
-	c.each(len(x), len(x), elementwise{op: opReLU, x: x, y: y})
+func (c *CPU) ReLU(x, y Tensor) {
+	c.each(x.n, x.n, elementwise{op: opReLU, x: x.host, y: y.host})
 }
 
 // ReLUBackward implements Backend.
-func (c *CPU) ReLUBackward(y, dy, dx []float32) {
-	c.each(len(y), len(y), elementwise{op: opReLUBackward, x: y, y: dy, z: dx})
+func (c *CPU) ReLUBackward(y, dy, dx Tensor) {
+	c.each(y.n, y.n, elementwise{op: opReLUBackward, x: y.host, y: dy.host, z: dx.host})
 }
 
 // Dropout implements Backend.
-func (c *CPU) Dropout(p float32, seed, offset uint64, x, y, mask []float32) {
-	c.each(len(x), len(x), elementwise{op: opDropout, x: x, y: y, z: mask, p: p, seed: seed, offset: offset})
+func (c *CPU) Dropout(p float32, seed, offset uint64, x, y, mask Tensor) {
+	c.each(x.n, x.n, elementwise{op: opDropout, x: x.host, y: y.host, z: mask.host, p: p, seed: seed, offset: offset})
 }
 
 // DropoutBackward implements Backend.
-func (c *CPU) DropoutBackward(mask, dy, dx []float32) {
-	c.each(len(mask), len(mask), elementwise{op: opDropoutBackward, x: mask, y: dy, z: dx})
+func (c *CPU) DropoutBackward(mask, dy, dx Tensor) {
+	c.each(mask.n, mask.n, elementwise{op: opDropoutBackward, x: mask.host, y: dy.host, z: dx.host})
 }
 
 // AdamW implements Backend.
-func (c *CPU) AdamW(h AdamWHyper, step int, w, g, m, v []float32) {
-	c.each(len(w), len(w), elementwise{op: opAdamW, adam: h, step: step, x: w, y: g, z: m, v: v})
+func (c *CPU) AdamW(h AdamWHyper, step int, w, g, m, v Tensor) {
+	c.each(w.n, w.n, elementwise{op: opAdamW, adam: h, step: step, x: w.host, y: g.host, z: m.host, v: v.host})
 }
 
 type elementOp int
@@ -233,30 +299,32 @@ func (t *elementwise) run(_, lo, hi int) {
 
 // BatchNorm implements Backend, channels split across workers: statistics,
 // then the running averages and 1/σ here, then the normalisation.
-func (c *CPU) BatchNorm(g NormGeom, x, y []float32, s *NormState, train bool) {
+func (c *CPU) BatchNorm(g NormGeom, x, y Tensor, s *NormState, train bool) {
 	c.mean, c.variance = grow(c.mean, g.C), grow(c.variance, g.C)
 	t := &c.norm
-	*t = normTask{g: g, x: x, y: y, s: s, mean: c.mean, variance: c.variance}
-	workers := chunks(len(x))
+	*t = normTask{g: g, x: x.host, y: y.host, gamma: s.Gamma.host, beta: s.Beta.host, mean: c.mean, variance: c.variance}
+	workers := chunks(x.n)
 	if train {
 		t.stage = normStats
 		c.pool.run(g.C, workers, t)
 		m := float64(g.N * g.S)
+		invStd, runMean, runVar := s.InvStd.host, s.RunMean.host, s.RunVar.host
 		for ch := range g.C {
 			variance := float64(c.variance[ch])
-			s.InvStd[ch] = float32(1 / math.Sqrt(variance+float64(s.Eps)))
+			invStd[ch] = float32(1 / math.Sqrt(variance+float64(s.Eps)))
 			unbiased := variance
 			if m > 1 {
 				unbiased = variance * m / (m - 1)
 			}
-			s.RunMean[ch] = (1-s.Momentum)*s.RunMean[ch] + s.Momentum*c.mean[ch]
-			s.RunVar[ch] = (1-s.Momentum)*s.RunVar[ch] + s.Momentum*float32(unbiased)
+			runMean[ch] = (1-s.Momentum)*runMean[ch] + s.Momentum*c.mean[ch]
+			runVar[ch] = (1-s.Momentum)*runVar[ch] + s.Momentum*float32(unbiased)
 		}
-		t.invStd, t.xhat = s.InvStd, s.XHat
+		t.invStd, t.xhat = invStd, s.XHat.host
 	} else {
+		runMean, runVar := s.RunMean.host, s.RunVar.host
 		for ch := range g.C {
-			c.mean[ch] = s.RunMean[ch]
-			c.variance[ch] = float32(1 / math.Sqrt(float64(s.RunVar[ch]+s.Eps))) // 1/σ
+			c.mean[ch] = runMean[ch]
+			c.variance[ch] = float32(1 / math.Sqrt(float64(runVar[ch]+s.Eps))) // 1/σ
 		}
 		t.invStd = c.variance
 	}
@@ -266,15 +334,17 @@ func (c *CPU) BatchNorm(g NormGeom, x, y []float32, s *NormState, train bool) {
 }
 
 // BatchNormBackward implements Backend.
-func (c *CPU) BatchNormBackward(g NormGeom, dy, dx []float32, s *NormState) {
+func (c *CPU) BatchNormBackward(g NormGeom, dy, dx Tensor, s *NormState) {
 	c.mean, c.variance = grow(c.mean, g.C), grow(c.variance, g.C)
 	t := &c.norm
-	*t = normTask{g: g, x: dy, y: dx, s: s, mean: c.mean, variance: c.variance, stage: normBackwardSums}
-	workers := chunks(len(dy))
+	*t = normTask{g: g, x: dy.host, y: dx.host, xhat: s.XHat.host, gamma: s.Gamma.host, invStd: s.InvStd.host,
+		mean: c.mean, variance: c.variance, stage: normBackwardSums}
+	workers := chunks(dy.n)
 	c.pool.run(g.C, workers, t)
+	dBeta, dGamma := s.DBeta.host, s.DGamma.host
 	for ch := range g.C {
-		s.DBeta[ch] += c.mean[ch]
-		s.DGamma[ch] += c.variance[ch]
+		dBeta[ch] += c.mean[ch]
+		dGamma[ch] += c.variance[ch]
 	}
 	t.stage = normBackwardApply
 	c.pool.run(g.C, workers, t)
@@ -296,28 +366,29 @@ type normTask struct {
 	stage                  normStage
 	g                      NormGeom
 	x, y, xhat             []float32
+	gamma, beta            []float32
 	mean, variance, invStd []float32
-	s                      *NormState
 }
 
 func (t *normTask) run(_, lo, hi int) {
-	g, s := t.g, t.s
+	g := t.g
 	switch t.stage {
 	case normStats:
 		kernels.NormStats(t.x, g.N, g.C, g.S, lo, hi, t.mean, t.variance)
 	case normApply:
-		kernels.NormApply(t.x, t.y, t.xhat, g.N, g.C, g.S, lo, hi, t.mean, t.invStd, s.Gamma, s.Beta)
+		kernels.NormApply(t.x, t.y, t.xhat, g.N, g.C, g.S, lo, hi, t.mean, t.invStd, t.gamma, t.beta)
 	case normBackwardSums:
-		kernels.NormBackwardSums(t.x, s.XHat, g.N, g.C, g.S, lo, hi, t.mean, t.variance)
+		kernels.NormBackwardSums(t.x, t.xhat, g.N, g.C, g.S, lo, hi, t.mean, t.variance)
 	case normBackwardApply:
-		kernels.NormBackwardApply(t.x, s.XHat, t.y, g.N, g.C, g.S, lo, hi, s.Gamma, s.InvStd, t.mean, t.variance)
+		kernels.NormBackwardApply(t.x, t.xhat, t.y, g.N, g.C, g.S, lo, hi, t.gamma, t.invStd, t.mean, t.variance)
 	}
 }
 
 // SoftmaxCrossEntropy implements Backend; a batch's rows of ten classes are
 // too little work to split.
-func (c *CPU) SoftmaxCrossEntropy(logits []float32, labels []int32, classes int, probs, dlogits []float32) (float64, int) {
-	n := len(labels)
-	loss, correct := kernels.SoftmaxCrossEntropy(logits, labels, classes, 0, n, n, probs, dlogits)
-	return loss / float64(n), correct
+func (c *CPU) SoftmaxCrossEntropy(logits Tensor, labels IntTensor, classes int, probs, dlogits Tensor, figures Float64Tensor) {
+	n := labels.n
+	loss, correct := kernels.SoftmaxCrossEntropy(logits.host, labels.host, classes, 0, n, n, probs.host, dlogits.host)
+	f := figures.host[:2]
+	f[0], f[1] = loss/float64(n), float64(correct)
 }

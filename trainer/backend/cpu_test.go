@@ -57,7 +57,7 @@ func TestGemm(t *testing.T) {
 					}
 					for _, workers := range []int{1, 3} {
 						got := append([]float32(nil), c...)
-						NewCPU(workers).Gemm(tA, tB, m, n, k, a, b, beta, got)
+						NewCPU(workers).Gemm(tA, tB, m, n, k, OnHost(a), OnHost(b), beta, OnHost(got))
 						near(t, fmt.Sprintf("gemm %dx%dx%d tA=%v tB=%v beta=%g workers=%d", m, n, k, tA, tB, beta, workers), got, want, 1e-4)
 					}
 				}
@@ -96,7 +96,7 @@ func TestConv2D(t *testing.T) {
 			}
 		}
 		got := make([]float32, len(want))
-		NewCPU(2).Conv2D(g, x, w, bias, got)
+		NewCPU(2).Conv2D(g, OnHost(x), OnHost(w), OnHost(bias), OnHost(got))
 		near(t, fmt.Sprintf("conv %+v", g), got, want, 1e-4)
 	}
 }
@@ -109,7 +109,7 @@ func TestMaxPool2D(t *testing.T) {
 	}
 	g := PoolGeom{N: 1, C: 1, H: 3, W: 5, Size: 2}
 	y, arg := make([]float32, 2), make([]int32, 2)
-	NewCPU(1).MaxPool2D(g, x, y, arg)
+	NewCPU(1).MaxPool2D(g, OnHost(x), OnHost(y), OnHost(arg))
 	near(t, "pool", y, []float32{5, 8}, 0)
 	if arg[0] != 1 || arg[1] != 7 {
 		t.Fatalf("argmax %v, want [1 7]", arg)
@@ -120,12 +120,12 @@ func TestMaxPool2D(t *testing.T) {
 // variance in the running estimate, biased in the normalisation.
 func TestBatchNormRunningStats(t *testing.T) {
 	x := []float32{1, 2, 3, 6} // N=4, C=1: mean 3, biased var 3.5, unbiased 14/3
-	s := &NormState{Gamma: []float32{1}, Beta: []float32{0}, RunMean: []float32{0}, RunVar: []float32{1},
-		Momentum: 0.1, Eps: 1e-5, XHat: make([]float32, 4), InvStd: make([]float32, 1)}
+	s := &NormState{Gamma: OnHost([]float32{1}), Beta: OnHost([]float32{0}), RunMean: OnHost([]float32{0}),
+		RunVar: OnHost([]float32{1}), Momentum: 0.1, Eps: 1e-5, XHat: OnHost(make([]float32, 4)), InvStd: OnHost(make([]float32, 1))}
 	y := make([]float32, 4)
-	NewCPU(1).BatchNorm(NormGeom{N: 4, C: 1, S: 1}, x, y, s, true)
-	near(t, "running mean", s.RunMean, []float32{0.3}, 1e-6)
-	near(t, "running var", s.RunVar, []float32{0.9 + 0.1*14.0/3}, 1e-6)
+	NewCPU(1).BatchNorm(NormGeom{N: 4, C: 1, S: 1}, OnHost(x), OnHost(y), s, true)
+	near(t, "running mean", Host(s.RunMean), []float32{0.3}, 1e-6)
+	near(t, "running var", Host(s.RunVar), []float32{0.9 + 0.1*14.0/3}, 1e-6)
 	inv := 1 / math.Sqrt(3.5+1e-5)
 	near(t, "y", y, []float32{float32(-2 * inv), float32(-1 * inv), 0, float32(3 * inv)}, 1e-5)
 }
@@ -136,11 +136,11 @@ func TestAdamW(t *testing.T) {
 	h := AdamWHyper{LR: 0.002, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.01}
 	w, m, v := []float32{1}, []float32{0}, []float32{0}
 	be := NewCPU(1)
-	be.AdamW(h, 1, w, []float32{0.5}, m, v)
+	be.AdamW(h, 1, OnHost(w), OnHost([]float32{0.5}), OnHost(m), OnHost(v))
 	// Step 1: decay 1·(1-2e-5); m̂ = g, v̂ = g², step = lr·g/|g| = 0.002.
 	near(t, "w after step 1", w, []float32{1*(1-0.002*0.01) - 0.002}, 1e-6)
 	w1 := float64(w[0])
-	be.AdamW(h, 2, w, []float32{-0.5}, m, v)
+	be.AdamW(h, 2, OnHost(w), OnHost([]float32{-0.5}), OnHost(m), OnHost(v))
 	mm := 0.9*0.05 + 0.1*-0.5
 	vv := 0.999*0.00025 + 0.001*0.25
 	near(t, "m", m, []float32{float32(mm)}, 1e-6)
@@ -153,7 +153,9 @@ func TestAdamW(t *testing.T) {
 func TestSoftmaxCrossEntropy(t *testing.T) {
 	logits := []float32{0, 0, math.Ln2, 1000, 0, 0} // second row would overflow a naive exp
 	probs := make([]float32, 6)
-	loss, correct := NewCPU(1).SoftmaxCrossEntropy(logits, []int32{2, 0}, 3, probs, nil)
+	figures := make([]float64, 2)
+	NewCPU(1).SoftmaxCrossEntropy(OnHost(logits), OnHost([]int32{2, 0}), 3, OnHost(probs), Tensor{}, OnHost(figures))
+	loss, correct := figures[0], int(figures[1])
 	near(t, "probs", probs, []float32{0.25, 0.25, 0.5, 1, 0, 0}, 1e-6)
 	if want := (math.Log(2) + 0) / 2; math.Abs(loss-want) > 1e-6 {
 		t.Fatalf("loss %g, want %g", loss, want)
@@ -171,7 +173,7 @@ func BenchmarkGemm(b *testing.B) {
 		be := NewCPU(0)
 		b.Run(fmt.Sprintf("%dx%dx%d", m, n, k), func(b *testing.B) {
 			for b.Loop() {
-				be.Gemm(false, false, m, n, k, a, bb, 0, c)
+				be.Gemm(false, false, m, n, k, OnHost(a), OnHost(bb), 0, OnHost(c))
 			}
 			b.ReportMetric(float64(2*m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})

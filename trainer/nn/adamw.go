@@ -8,7 +8,7 @@ type AdamW struct {
 	backend.AdamWHyper
 	be     Backend
 	params []*Param
-	m, v   [][]float32
+	m, v   []backend.Tensor
 	step   int
 }
 
@@ -20,8 +20,8 @@ func NewAdamW(be Backend, params []*Param, lr float32) *AdamW {
 		be:         be, params: params,
 	}
 	for _, p := range params {
-		o.m = append(o.m, make([]float32, len(p.W)))
-		o.v = append(o.v, make([]float32, len(p.W)))
+		o.m = append(o.m, be.Alloc(p.W.Len()))
+		o.v = append(o.v, be.Alloc(p.W.Len()))
 	}
 	return o
 }

@@ -15,39 +15,36 @@ type BatchNorm struct {
 	be          Backend
 	twoD        bool
 	g           backend.NormGeom
+	xhat        backend.Tensor // the storage of state.XHat
 	y, dx       *Tensor
 }
 
 // NewBatchNorm makes a batch-norm layer over c channels; twoD selects
 // BatchNorm2d (N×C×H×W input) over BatchNorm1d (N×C).
 func NewBatchNorm(be Backend, c int, twoD bool) *BatchNorm {
-	b := &BatchNorm{C: c, be: be, twoD: twoD,
-		Gamma: Param{Name: "weight", W: make([]float32, c), G: make([]float32, c)},
-		Beta:  Param{Name: "bias", W: make([]float32, c), G: make([]float32, c)},
+	ones := make([]float32, c)
+	for i := range ones {
+		ones[i] = 1
 	}
-	for i := range b.Gamma.W {
-		b.Gamma.W[i] = 1
+	b := &BatchNorm{C: c, be: be, twoD: twoD,
+		Gamma: newParam(be, "weight", ones),
+		Beta:  newParam(be, "bias", make([]float32, c)),
 	}
 	b.state = backend.NormState{
 		Gamma: b.Gamma.W, Beta: b.Beta.W, DGamma: b.Gamma.G, DBeta: b.Beta.G,
-		RunMean: make([]float32, c), RunVar: make([]float32, c),
-		Momentum: 0.1, Eps: 1e-5, InvStd: make([]float32, c),
+		RunMean: be.Alloc(c), RunVar: be.Alloc(c),
+		Momentum: 0.1, Eps: 1e-5, InvStd: be.Alloc(c),
 	}
-	for i := range b.state.RunVar {
-		b.state.RunVar[i] = 1
-	}
+	be.Upload(b.state.RunVar, ones)
 	return b
 }
 
 // Forward implements Layer.
 func (b *BatchNorm) Forward(x *Tensor, train bool) *Tensor {
 	b.g = backend.NormGeom{N: x.Shape[0], C: b.C, S: x.Sample() / b.C}
-	b.y = buffer(b.y, x.Shape...)
+	b.y = buffer(b.be, b.y, x.Shape...)
 	if train {
-		if cap(b.state.XHat) < len(x.Data) {
-			b.state.XHat = make([]float32, len(x.Data))
-		}
-		b.state.XHat = b.state.XHat[:len(x.Data)]
+		b.state.XHat = grow(b.be, &b.xhat, x.Data.Len())
 	}
 	b.be.BatchNorm(b.g, x.Data, b.y.Data, &b.state, train)
 	return b.y
@@ -55,7 +52,7 @@ func (b *BatchNorm) Forward(x *Tensor, train bool) *Tensor {
 
 // Backward implements Layer.
 func (b *BatchNorm) Backward(dy *Tensor, _ bool) *Tensor {
-	b.dx = buffer(b.dx, dy.Shape...)
+	b.dx = buffer(b.be, b.dx, dy.Shape...)
 	b.be.BatchNormBackward(b.g, dy.Data, b.dx.Data, &b.state)
 	return b.dx
 }

@@ -23,15 +23,17 @@ func BenchmarkTrainStep(b *testing.B) {
 			}
 			const batch = 64
 			s := m.InputShape
-			x := randTensor(rng, batch, s[0], s[1], s[2])
+			x := randTensor(be, rng, batch, s[0], s[1], s[2])
 			labels := make([]int32, batch)
 			for i := range labels {
 				labels[i] = int32(rng.IntN(10))
 			}
+			y, figures := be.AllocInt(batch), be.AllocFloat64(2)
+			be.UploadInt(y, labels)
 			opt := NewAdamW(be, m.Params(), 0.002)
 			step := func() {
 				m.ZeroGrad()
-				m.Loss(x, labels, true)
+				m.Loss(x, y, true, figures)
 				opt.Step()
 			}
 			step() // warm-up: buffers reach their size

@@ -20,15 +20,12 @@ type Conv2D struct {
 // NewConv2D makes a convolution initialised as PyTorch's default
 // (uniform in ±1/√fan_in, fan_in = in·k·k).
 func NewConv2D(be Backend, in, out, kernel, pad int, rng *rand.Rand) *Conv2D {
-	n := out * in * kernel * kernel
-	c := &Conv2D{In: in, Out: out, Kernel: kernel, Pad: pad, be: be,
-		Weight: Param{Name: "weight", W: make([]float32, n), G: make([]float32, n)},
-		Bias:   Param{Name: "bias", W: make([]float32, out), G: make([]float32, out)},
-	}
 	bound := 1 / math.Sqrt(float64(in*kernel*kernel))
-	uniform(rng, c.Weight.W, bound)
-	uniform(rng, c.Bias.W, bound)
-	return c
+	w := uniform(rng, out*in*kernel*kernel, bound)
+	return &Conv2D{In: in, Out: out, Kernel: kernel, Pad: pad, be: be,
+		Weight: newParam(be, "weight", w),
+		Bias:   newParam(be, "bias", uniform(rng, out, bound)),
+	}
 }
 
 func (c *Conv2D) geom(x *Tensor) backend.ConvGeom {
@@ -39,16 +36,16 @@ func (c *Conv2D) geom(x *Tensor) backend.ConvGeom {
 func (c *Conv2D) Forward(x *Tensor, _ bool) *Tensor {
 	g := c.geom(x)
 	c.x = x
-	c.y = buffer(c.y, g.N, g.K, g.OutH(), g.OutW())
+	c.y = buffer(c.be, c.y, g.N, g.K, g.OutH(), g.OutW())
 	c.be.Conv2D(g, x.Data, c.Weight.W, c.Bias.W, c.y.Data)
 	return c.y
 }
 
 // Backward implements Layer.
 func (c *Conv2D) Backward(dy *Tensor, needInput bool) *Tensor {
-	var dx []float32
+	var dx backend.Tensor // none
 	if needInput {
-		c.dx = buffer(c.dx, c.x.Shape...)
+		c.dx = buffer(c.be, c.dx, c.x.Shape...)
 		dx = c.dx.Data
 	}
 	c.be.Conv2DBackward(c.geom(c.x), c.x.Data, c.Weight.W, dy.Data, dx, c.Weight.G, c.Bias.G)

@@ -1,7 +1,8 @@
 // Package nn holds the trainer's layers, models and optimiser. Each layer
-// owns its parameters and its output and gradient buffers, runs its maths on
-// a backend.Backend, and keeps what its backward pass needs from the forward
-// one, so a training step allocates nothing once the batch size is stable.
+// owns its parameters and its output and gradient buffers as the backend's
+// tensors, runs its maths on a backend.Backend, and keeps what its backward
+// pass needs from the forward one, so a training step allocates nothing once
+// the batch size is stable and, on a GPU, copies nothing to or from the host.
 package nn
 
 import (
@@ -11,10 +12,12 @@ import (
 	"github.com/mlpviz/mlpviz/trainer/backend"
 )
 
-// Tensor is a batch of samples: Shape[0] is the batch size, Data is row-major.
+// Tensor is a batch of samples: Shape[0] is the batch size, Data holds the
+// values row-major on the backend.
 type Tensor struct {
 	Shape []int
-	Data  []float32
+	Data  backend.Tensor
+	buf   backend.Tensor // what buffer allocated; Data is its first values
 }
 
 // Sample is the number of values per sample (product of Shape[1:]).
@@ -29,7 +32,15 @@ func (t *Tensor) Sample() int {
 // Param is a learned tensor and its gradient, accumulated by Backward.
 type Param struct {
 	Name string
-	W, G []float32
+	W, G backend.Tensor
+}
+
+// newParam allocates a parameter on be with the initial values w and a zero
+// gradient.
+func newParam(be Backend, name string, w []float32) Param {
+	p := Param{Name: name, W: be.Alloc(len(w)), G: be.Alloc(len(w))}
+	be.Upload(p.W, w)
+	return p
 }
 
 // Layer is one module of a Sequential model.
@@ -49,7 +60,7 @@ type Layer interface {
 }
 
 // buffer returns t shaped as shape, reusing its storage when it fits.
-func buffer(t *Tensor, shape ...int) *Tensor {
+func buffer(be Backend, t *Tensor, shape ...int) *Tensor {
 	n := 1
 	for _, d := range shape {
 		n *= d
@@ -57,12 +68,19 @@ func buffer(t *Tensor, shape ...int) *Tensor {
 	if t == nil {
 		t = &Tensor{}
 	}
-	if cap(t.Data) < n {
-		t.Data = make([]float32, n)
-	}
-	t.Data = t.Data[:n]
+	t.Data = grow(be, &t.buf, n)
 	t.Shape = append(t.Shape[:0], shape...)
 	return t
+}
+
+// grow returns the first n values of *buf, replacing it with a new tensor
+// on be (and freeing the old one) when it holds fewer.
+func grow(be Backend, buf *backend.Tensor, n int) backend.Tensor {
+	if buf.Len() < n {
+		be.Free(*buf)
+		*buf = be.Alloc(n)
+	}
+	return buf.Slice(0, n)
 }
 
 // setting formats one module setting for the summary.

@@ -21,31 +21,29 @@ type Linear struct {
 // NewLinear makes a Linear layer initialised as PyTorch's default
 // (uniform in ±1/√in for weights and bias).
 func NewLinear(be Backend, in, out int, rng *rand.Rand) *Linear {
-	l := &Linear{In: in, Out: out, be: be,
-		Weight: Param{Name: "weight", W: make([]float32, out*in), G: make([]float32, out*in)},
-		Bias:   Param{Name: "bias", W: make([]float32, out), G: make([]float32, out)},
-	}
 	bound := 1 / math.Sqrt(float64(in))
-	uniform(rng, l.Weight.W, bound)
-	uniform(rng, l.Bias.W, bound)
-	return l
+	w := uniform(rng, out*in, bound)
+	return &Linear{In: in, Out: out, be: be,
+		Weight: newParam(be, "weight", w),
+		Bias:   newParam(be, "bias", uniform(rng, out, bound)),
+	}
 }
 
-// uniform fills w with values uniform in [-bound, bound).
-func uniform(rng *rand.Rand, w []float32, bound float64) {
+// uniform draws n values uniform in [-bound, bound).
+func uniform(rng *rand.Rand, n int, bound float64) []float32 {
+	w := make([]float32, n)
 	for i := range w {
 		w[i] = float32((rng.Float64()*2 - 1) * bound)
 	}
+	return w
 }
 
 // Forward implements Layer.
 func (l *Linear) Forward(x *Tensor, _ bool) *Tensor {
 	n := x.Shape[0]
 	l.x = x
-	l.y = buffer(l.y, n, l.Out)
-	for r := 0; r < n; r++ {
-		copy(l.y.Data[r*l.Out:(r+1)*l.Out], l.Bias.W)
-	}
+	l.y = buffer(l.be, l.y, n, l.Out)
+	l.be.Broadcast(l.Bias.W, l.y.Data)
 	l.be.Gemm(false, true, n, l.Out, l.In, x.Data, l.Weight.W, 1, l.y.Data)
 	return l.y
 }
@@ -54,15 +52,11 @@ func (l *Linear) Forward(x *Tensor, _ bool) *Tensor {
 func (l *Linear) Backward(dy *Tensor, needInput bool) *Tensor {
 	n := dy.Shape[0]
 	l.be.Gemm(true, false, l.Out, l.In, n, dy.Data, l.x.Data, 1, l.Weight.G)
-	for r := 0; r < n; r++ {
-		for j, v := range dy.Data[r*l.Out : (r+1)*l.Out] {
-			l.Bias.G[j] += v
-		}
-	}
+	l.be.SumRows(dy.Data, l.Bias.G)
 	if !needInput {
 		return nil
 	}
-	l.dx = buffer(l.dx, l.x.Shape...)
+	l.dx = buffer(l.be, l.dx, l.x.Shape...)
 	l.be.Gemm(false, false, n, l.In, l.Out, dy.Data, l.Weight.W, 0, l.dx.Data)
 	return l.dx
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/mlpviz/mlpviz/catalog"
 	"github.com/mlpviz/mlpviz/collector"
+	"github.com/mlpviz/mlpviz/trainer/backend"
 )
 
 // Model is a sequence of layers ending in class logits.
@@ -37,22 +38,22 @@ func (m *Model) Backward(dlogits *Tensor) {
 }
 
 // Loss runs the forward pass on x and the softmax cross-entropy against
-// labels; in training it also runs the backward pass. It returns the mean
-// loss and the number of correct predictions.
-func (m *Model) Loss(x *Tensor, labels []int32, train bool) (float64, int) {
+// labels (one per sample); in training it also runs the backward pass. It
+// writes the mean loss and the number of correct predictions to figures[0]
+// and figures[1] on the backend, where they stay until downloaded.
+func (m *Model) Loss(x *Tensor, labels backend.IntTensor, train bool, figures backend.Float64Tensor) {
 	logits := m.Forward(x, train)
 	n := logits.Shape[0]
-	m.probs = buffer(m.probs, n, m.Classes)
-	var dz []float32
+	m.probs = buffer(m.be, m.probs, n, m.Classes)
+	var dz backend.Tensor // none
 	if train {
-		m.dz = buffer(m.dz, n, m.Classes)
+		m.dz = buffer(m.be, m.dz, n, m.Classes)
 		dz = m.dz.Data
 	}
-	loss, correct := m.be.SoftmaxCrossEntropy(logits.Data, labels, m.Classes, m.probs.Data, dz)
+	m.be.SoftmaxCrossEntropy(logits.Data, labels, m.Classes, m.probs.Data, dz, figures)
 	if train {
 		m.Backward(m.dz)
 	}
-	return loss, correct
 }
 
 // Probs are the softmax probabilities of the last Loss call.
@@ -71,7 +72,7 @@ func (m *Model) Params() []*Param {
 // ZeroGrad clears every gradient.
 func (m *Model) ZeroGrad() {
 	for _, p := range m.Params() {
-		clear(p.G)
+		m.be.Zero(p.G)
 	}
 }
 

@@ -16,14 +16,14 @@ func NewReLU(be Backend) *ReLU { return &ReLU{be: be} }
 
 // Forward implements Layer.
 func (r *ReLU) Forward(x *Tensor, _ bool) *Tensor {
-	r.y = buffer(r.y, x.Shape...)
+	r.y = buffer(r.be, r.y, x.Shape...)
 	r.be.ReLU(x.Data, r.y.Data)
 	return r.y
 }
 
 // Backward implements Layer.
 func (r *ReLU) Backward(dy *Tensor, _ bool) *Tensor {
-	r.dx = buffer(r.dx, dy.Shape...)
+	r.dx = buffer(r.be, r.dx, dy.Shape...)
 	r.be.ReLUBackward(r.y.Data, dy.Data, r.dx.Data)
 	return r.dx
 }
@@ -39,7 +39,8 @@ type MaxPool2D struct {
 	Size  int
 	be    Backend
 	g     backend.PoolGeom
-	arg   []int32
+	arg   backend.IntTensor // each output's winner, for Backward
+	args  backend.IntTensor // the storage of arg
 	y, dx *Tensor
 }
 
@@ -49,18 +50,19 @@ func NewMaxPool2D(be Backend, size int) *MaxPool2D { return &MaxPool2D{Size: siz
 // Forward implements Layer.
 func (p *MaxPool2D) Forward(x *Tensor, _ bool) *Tensor {
 	p.g = backend.PoolGeom{N: x.Shape[0], C: x.Shape[1], H: x.Shape[2], W: x.Shape[3], Size: p.Size}
-	p.y = buffer(p.y, p.g.N, p.g.C, p.g.OutH(), p.g.OutW())
-	if cap(p.arg) < len(p.y.Data) {
-		p.arg = make([]int32, len(p.y.Data))
+	p.y = buffer(p.be, p.y, p.g.N, p.g.C, p.g.OutH(), p.g.OutW())
+	if n := p.y.Data.Len(); p.args.Len() < n {
+		p.be.Free(p.args)
+		p.args = p.be.AllocInt(n)
 	}
-	p.arg = p.arg[:len(p.y.Data)]
+	p.arg = p.args.Slice(0, p.y.Data.Len())
 	p.be.MaxPool2D(p.g, x.Data, p.y.Data, p.arg)
 	return p.y
 }
 
 // Backward implements Layer.
 func (p *MaxPool2D) Backward(dy *Tensor, _ bool) *Tensor {
-	p.dx = buffer(p.dx, p.g.N, p.g.C, p.g.H, p.g.W)
+	p.dx = buffer(p.be, p.dx, p.g.N, p.g.C, p.g.H, p.g.W)
 	p.be.MaxPool2DBackward(p.g, dy.Data, p.arg, p.dx.Data)
 	return p.dx
 }
@@ -114,7 +116,8 @@ type Dropout struct {
 	be    Backend
 	seed  uint64
 	drawn uint64 // values masked so far: the next mask's offset
-	mask  []float32
+	mask  backend.Tensor
+	masks backend.Tensor // the storage of mask
 	train bool
 	y, dx *Tensor
 }
@@ -130,13 +133,10 @@ func (d *Dropout) Forward(x *Tensor, train bool) *Tensor {
 	if !d.train {
 		return x
 	}
-	d.y = buffer(d.y, x.Shape...)
-	if cap(d.mask) < len(x.Data) {
-		d.mask = make([]float32, len(x.Data))
-	}
-	d.mask = d.mask[:len(x.Data)]
+	d.y = buffer(d.be, d.y, x.Shape...)
+	d.mask = grow(d.be, &d.masks, x.Data.Len())
 	d.be.Dropout(d.P, d.seed, d.drawn, x.Data, d.y.Data, d.mask)
-	d.drawn += uint64(len(x.Data))
+	d.drawn += uint64(x.Data.Len())
 	return d.y
 }
 
@@ -145,7 +145,7 @@ func (d *Dropout) Backward(dy *Tensor, _ bool) *Tensor {
 	if !d.train {
 		return dy
 	}
-	d.dx = buffer(d.dx, dy.Shape...)
+	d.dx = buffer(d.be, d.dx, dy.Shape...)
 	d.be.DropoutBackward(d.mask, dy.Data, d.dx.Data)
 	return d.dx
 }
