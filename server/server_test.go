@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -240,6 +241,11 @@ func TestClientLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	fmt.Fprintf(hog, "GET /runs/big.mlpv HTTP/1.1\r\nHost: x\r\n\r\n")
+	// Its status line says it holds the slot (the body then stalls); before
+	// that, a poll could hold the slot and turn the hog away instead.
+	if line, err := bufio.NewReader(hog).ReadString('\n'); err != nil || !strings.Contains(line, " 200 ") {
+		t.Fatalf("the slow client got %q (%v), want 200", line, err)
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		status, _ := raw(t, addr, "/runs")
