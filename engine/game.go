@@ -34,6 +34,7 @@ type Options struct {
 	Live          bool          // the source is still being written: follow its newest pass
 	WaitForPass   bool          // a screenshot waits for the first pass (a trainer in this process will write it)
 	Status        func() Status // live runs: trainer figures for the HUD; may be nil
+	Device        string        // live runs: what the trainer runs on ("cpu", "cuda"), shown with the img/s
 
 	// Shot, when set, saves one frame as a PNG and closes the window.
 	Shot *ShotPlan
@@ -125,8 +126,6 @@ type Game struct {
 	bar           barLayout
 	barState      barState
 	barCache      panelCache
-	labels        []panelCache
-	labelLayer    int // the label renderLabel draws
 	emptyCache    panelCache
 	bannerErr     error
 	bannerCache   panelCache
@@ -238,7 +237,7 @@ func (g *Game) setScale(s float64) {
 	g.hist.plotsFor = -1
 	g.hudCache, g.barCache, g.emptyCache, g.bannerCache = panelCache{}, panelCache{}, panelCache{}, panelCache{}
 	g.legend = legend{}
-	g.labels, g.tooltip = nil, tooltip{}
+	g.tooltip = tooltip{}
 	g.net.cam.PixelScale = float32(s)
 }
 

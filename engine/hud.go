@@ -82,7 +82,11 @@ func (g *Game) renderHUD(dst *ebiten.Image) {
 		item(fmt.Sprintf("%3d fps", h.fps), dim)
 	}
 	if h.hasStatus {
-		item(fmt.Sprintf("%d img/s", h.ips), dim)
+		ips := fmt.Sprintf("%d img/s", h.ips)
+		if g.opt.Device != "" {
+			ips += " on " + g.opt.Device
+		}
+		item(ips, dim)
 		if h.state != "" {
 			item(h.state, dim)
 		}
@@ -104,38 +108,15 @@ func (g *Game) renderHUD(dst *ebiten.Image) {
 	}
 }
 
-// drawLayerLabels names each layer above its column, following the camera;
-// each name is rendered once.
+// drawLayerLabels names the layers and the output classes (network.go) and
+// says when there are no passes yet.
 func (g *Game) drawLayerLabels(screen *ebiten.Image) {
+	g.drawNetLabels(screen)
 	v := g.viewRect()
-	layers := g.net.layout.Layers
-	if len(g.labels) != len(layers) {
-		g.labels = make([]panelCache, len(layers))
-	}
-	for k := range layers {
-		ll := &layers[k]
-		w := int(text.Advance(ll.Name, g.fonts.Small)) + g.px(2)
-		hgt := int(lineHeight(g.fonts.Small)) + g.px(2)
-		cx := (ll.Bounds.MinX + ll.Bounds.MaxX) / 2
-		x, y := g.net.cam.ToScreen(cx, ll.Bounds.MinY)
-		y = max(y-float32(g.px(22)), float32(v.Min.Y+g.px(6)))
-		if x < float32(v.Min.X) || x > float32(v.Max.X) {
-			continue
-		}
-		// Centred over the layer, but kept whole inside the view.
-		left := min(max(int(x)-w/2, v.Min.X+g.px(4)), v.Max.X-g.px(4)-w)
-		at := image.Rect(left, int(y), left+w, int(y)+hgt)
-		g.labelLayer = k
-		g.labels[k].draw(screen, at, g.renderLabel)
-	}
 	if g.src.Len() == 0 {
 		r := image.Rect(v.Min.X, v.Max.Y-g.px(56), v.Max.X, v.Max.Y-g.px(24))
 		g.emptyCache.draw(screen, r, g.renderEmpty)
 	}
-}
-
-func (g *Game) renderLabel(dst *ebiten.Image) {
-	drawText(dst, g.net.layout.Layers[g.labelLayer].Name, g.fonts.Small, 1, 1, g.theme.TextDim, text.AlignStart)
 }
 
 func (g *Game) renderEmpty(dst *ebiten.Image) {

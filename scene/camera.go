@@ -8,6 +8,7 @@ type Camera struct {
 	Zoom, PanX, PanY       float32 // what is drawn this frame
 	toZoom, toPanX, toPanY float32 // where it is going
 	MinZoom, MaxZoom       float32
+	fitZoom                float32 // the zoom of the last Fit: lines are drawn relative to it
 	// PixelScale is device pixels per logical pixel (HiDPI): line widths
 	// and the smallest neuron size are in logical pixels.
 	PixelScale float32
@@ -38,7 +39,7 @@ func (c *Camera) Fit(w, s Rect, now bool) {
 		return
 	}
 	z := clamp(min(sw/ww, sh/wh)*margin, c.MinZoom, c.MaxZoom)
-	c.toZoom = z
+	c.toZoom, c.fitZoom = z, z
 	c.toPanX = (s.MinX+s.MaxX)/2 - (w.MinX+w.MaxX)/2*z
 	c.toPanY = (s.MinY+s.MaxY)/2 - (w.MinY+w.MaxY)/2*z
 	if now {
@@ -54,6 +55,9 @@ func (c *Camera) ZoomAt(sx, sy, factor float32) {
 	c.toPanX = sx - wx*c.toZoom
 	c.toPanY = sy - wy*c.toZoom
 }
+
+// Target is where the camera is going: the zoom and pan it eases to.
+func (c *Camera) Target() (zoom, panX, panY float32) { return c.toZoom, c.toPanX, c.toPanY }
 
 // Settle jumps to the target at once, skipping the easing.
 func (c *Camera) Settle() { c.Zoom, c.PanX, c.PanY = c.toZoom, c.toPanX, c.toPanY }

@@ -32,16 +32,28 @@ const (
 	// probe, the same number for every target so every neuron stays
 	// connected.
 	EdgeBudget = 200_000
-	// FullDrawLimit is the largest head drawn connection by connection at
-	// every zoom; bigger heads draw each target's top k, k growing with the
-	// zoom, over an aggregate of the whole weight mass.
+	// FullDrawLimit is the largest head whose vertex data is built within
+	// a frame rather than on a goroutine.
 	FullDrawLimit = 20_000
+	// FanWholeLimit is the largest layer pair drawn connection by
+	// connection at every zoom; a bigger fan draws each target's top k by
+	// |w·a|, k growing with the zoom, over an aggregate of the whole weight
+	// mass: thousands of faint lines read as a haze, and cost the most
+	// pixels of the frame.
+	FanWholeLimit = 4096
+	// fanLines is about how many connections a fan drawn by level of
+	// detail shows when fitted, however few its targets.
+	fanLines = 240
+	// maxRanks is the most inputs of a target such a fan keeps: more than
+	// any zoom short of the closest draws (PerTarget), and ranking fewer
+	// is what keeps a pass switch quick.
+	maxRanks = 128
 	// bandRows is how many horizontal bands of a layer the aggregate uses.
-	bandRows = 12
+	bandRows = 16
 )
 
 // Pair is the vertex data of the connections between layer K and K+1.
-// For a large head, each target's kept inputs lie together, strongest
+// For a large fan, each target's kept inputs lie together, strongest
 // first (Ranks quads per target), so drawing a target's top k is drawing
 // the first k quads of its block: zoom and pan change only which blocks and
 // how much of each, never the data.
@@ -51,6 +63,11 @@ type Pair struct {
 	Ranks        int     // quads per target block; 0 when drawn whole
 	MinX, MaxX   float32 // world x-range, for culling
 	Band         Span    // the aggregate quads of this pair in BandVerts
+	// Ink is a drawn connection's mean opacity times its width (in pixels
+	// at width 1), over all of them for a pair drawn whole, else over each
+	// target's strongest few: the view thins lines by how much ink a fan
+	// would pour into its height.
+	Ink float32
 }
 
 // Span is a range of quads [Lo, Hi).
@@ -80,18 +97,22 @@ type Geometry struct {
 	NonFinite int  // NaN or Inf values among this pass's activations and weights
 	Edges     int  // connections in the vertex data
 	AllEdges  int  // connections in the head
-	Full      bool // every connection is drawn at every zoom
+	Full      bool // every fan is drawn whole at every zoom
 	Builds    int  // how many times Build ran: tests prove hover/zoom/pan do not
 
-	neuronWorld []float32 // per neuron: centre x, y
-	edgeWorld   []float32 // per edge vertex: world x, y, unit normal x, y, half width (px)
-	bandWorld   []float32 // per band vertex: world x, y
-	scratch     []float32
-	values      [][]float32
-	picks       []ranked
-	rows        [][]ranked // per ranking worker
-	bandW       []float64  // per band pair: sum w, sum |w|
-	bandRuns    []bandRun
+	pass *collector.Pass // the pass built, for Related
+	// The ends of one layer pair's connections (pairEnds): x, y per entry.
+	srcBase, srcOff, dstBase, dstOff []float32
+	related                          []ranked
+	neuronWorld                      []float32 // per neuron: centre x, y and radius
+	edgeWorld                        []float32 // per edge vertex: world x, y, unit normal x, y, half width (px)
+	bandWorld                        []float32 // per band vertex: world x, y
+	scratch                          []float32
+	values                           [][]float32
+	picks                            []ranked
+	rows                             [][]ranked // per ranking worker
+	bandW                            []float64  // per band pair: sum w, sum |w|
+	bandRuns                         []bandRun
 }
 
 // bandRun is a run of a layer's neurons that fall in one aggregate band.
@@ -113,6 +134,7 @@ func NewGeometry(l *Layout) *Geometry { return &Geometry{Layout: l} }
 // pass draws the neurons of the architecture alone, neutral and unconnected.
 func (g *Geometry) Build(p *collector.Pass, mode RangeMode) {
 	g.Builds++
+	g.pass = p
 	l := g.Layout
 	g.values = g.values[:0]
 	for k := range l.Layers {
@@ -152,14 +174,14 @@ func (g *Geometry) buildNeurons() {
 	l := g.Layout
 	n := l.Neurons()
 	g.NeuronVerts = slices.Grow(g.NeuronVerts[:0], 4*n)[:4*n]
-	g.neuronWorld = slices.Grow(g.neuronWorld[:0], 2*n)[:2*n]
+	g.neuronWorld = slices.Grow(g.neuronWorld[:0], 3*n)[:3*n]
 	for k := range l.Layers {
 		ll := &l.Layers[k]
 		vals := g.values[k]
 		for i := 0; i < ll.N; i++ {
 			id := ll.First + i
 			x, y := l.Pos(k, i)
-			g.neuronWorld[2*id], g.neuronWorld[2*id+1] = x, y
+			g.neuronWorld[3*id], g.neuronWorld[3*id+1], g.neuronWorld[3*id+2] = x, y, ll.Radius
 			v := float32(0)
 			if i < len(vals) {
 				v = vals[i]
@@ -204,45 +226,58 @@ func (g *Geometry) buildEdges(p *collector.Pass) {
 		g.AllEdges += l.Layers[k].N * l.Layers[k+1].N
 		targets += l.Layers[k+1].N
 	}
-	g.Full = g.AllEdges <= FullDrawLimit
-	keep := math.MaxInt // connections kept per target
+	keep := maxRanks // connections kept per target of a fan drawn by level of detail
 	if g.AllEdges > EdgeBudget {
-		keep = max(1, EdgeBudget/targets)
+		keep = min(keep, max(1, EdgeBudget/targets))
 	}
 	total := 0
+	g.Full = true
 	for k := 0; k+1 < len(l.Layers); k++ {
-		total += min(keep, l.Layers[k].N) * l.Layers[k+1].N
+		in, out := l.Layers[k].N, l.Layers[k+1].N
+		if in*out <= FanWholeLimit {
+			total += in * out
+		} else {
+			total += min(keep, in) * out
+			g.Full = false
+		}
 	}
 	g.EdgeVerts = slices.Grow(g.EdgeVerts, 4*total)
 	g.edgeWorld = slices.Grow(g.edgeWorld, 20*total)
 	for k := 0; k+1 < len(l.Layers); k++ {
 		lp := &p.Layers[k]
 		in, out := l.Layers[k].N, l.Layers[k+1].N
+		g.pairEnds(k)
 		scale := g.weightScale(lp.Weight)
 		g.WeightScales = append(g.WeightScales, scale)
 		pair := Pair{K: k, First: len(g.EdgeVerts) / 4,
 			MinX: l.Layers[k].Bounds.MinX, MaxX: l.Layers[k+1].Bounds.MaxX}
-		if g.Full {
+		if in*out <= FanWholeLimit {
 			// Drawn whole at every zoom: keep each target's inputs together
 			// (source order), which the rasteriser's caches prefer.
+			ink := float32(0)
 			for o := 0; o < out; o++ {
 				for j := 0; j < in; j++ {
-					g.addEdge(k, j, o, lp.Weight[o*in+j], scale)
+					ink += g.addEdge(k, j, o, lp.Weight[o*in+j], scale)
 				}
 			}
+			pair.Ink = ink / float32(in*out)
 		} else {
 			ranks := min(keep, in)
 			pair.Ranks = ranks
 			// order[o*ranks+r] is the source of target o's r-th strongest input.
 			order := g.rankInputs(lp, in, out, ranks)
+			ink, lead := float32(0), min(ranks, 4)
 			for o := 0; o < out; o++ {
-				for _, c := range order[o*ranks : (o+1)*ranks] {
-					g.addEdge(k, int(c.src), o, lp.Weight[o*in+int(c.src)], scale)
+				for r, c := range order[o*ranks : (o+1)*ranks] {
+					if i := g.addEdge(k, int(c.src), o, lp.Weight[o*in+int(c.src)], scale); r < lead {
+						ink += i
+					}
 				}
 			}
+			pair.Ink = ink / float32(lead*out)
 		}
 		pair.Quads = len(g.EdgeVerts)/4 - pair.First
-		if !g.Full {
+		if pair.Ranks > 0 {
 			pair.Band = g.buildBands(k, lp)
 		}
 		g.Pairs = append(g.Pairs, pair)
@@ -277,6 +312,11 @@ func (g *Geometry) rankInputs(lp *collector.LayerPass, in, out, ranks int) []ran
 	workers := min(runtime.GOMAXPROCS(0), max(1, out*in/(1<<16)))
 	for len(g.rows) < workers {
 		g.rows = append(g.rows, nil)
+	}
+	if workers == 1 { // a small fan: no goroutine to start
+		g.rows[0] = slices.Grow(g.rows[0][:0], in)[:in]
+		rankRows(lp, in, ranks, 0, out, g.rows[0], g.picks)
+		return g.picks
 	}
 	var wg sync.WaitGroup
 	for w := range workers {
@@ -356,12 +396,32 @@ func selectTop(v []ranked, k int) {
 	}
 }
 
+// pairEnds fills the ends of layer pair k's connections (Layout.End,
+// taken apart so that each connection only adds two table entries): the
+// source layer's bases and offsets by target, the target layer's bases and
+// offsets by source.
+func (g *Geometry) pairEnds(k int) {
+	a, b := &g.Layout.Layers[k], &g.Layout.Layers[k+1]
+	g.srcBase, g.dstOff = g.srcBase[:0], g.dstOff[:0]
+	for i := range a.N {
+		x, y := a.endBase(i, true)
+		dx, dy := b.endOffset(i, false)
+		g.srcBase, g.dstOff = append(g.srcBase, x, y), append(g.dstOff, dx, dy)
+	}
+	g.dstBase, g.srcOff = g.dstBase[:0], g.srcOff[:0]
+	for o := range b.N {
+		x, y := b.endBase(o, false)
+		dx, dy := a.endOffset(o, true)
+		g.dstBase, g.srcOff = append(g.dstBase, x, y), append(g.srcOff, dx, dy)
+	}
+}
+
 // addEdge appends one connection quad from neuron j of layer k to neuron o
-// of layer k+1.
-func (g *Geometry) addEdge(k, j, o int, w, scale float32) {
+// of layer k+1 (ends from pairEnds) and returns its ink (see Pair).
+func (g *Geometry) addEdge(k, j, o int, w, scale float32) float32 {
 	l := g.Layout
-	x0, y0 := l.Pos(k, j)
-	x1, y1 := l.Pos(k+1, o)
+	x0, y0 := g.srcBase[2*j]+g.srcOff[2*o], g.srcBase[2*j+1]+g.srcOff[2*o+1]
+	x1, y1 := g.dstBase[2*o]+g.dstOff[2*j], g.dstBase[2*o+1]+g.dstOff[2*j+1]
 	dx, dy := x1-x0, y1-y0
 	inv := 1 / float32(math.Sqrt(float64(dx*dx+dy*dy)))
 	nx, ny := -dy*inv, dx*inv
@@ -386,27 +446,30 @@ func (g *Geometry) addEdge(k, j, o int, w, scale float32) {
 		})
 		g.edgeWorld = append(g.edgeWorld, x, y, nx*side, ny*side, hw)
 	}
+	_, _, _, alpha := WeightColour(m)
+	return alpha * 2 * hw
 }
 
 // buildBands adds the aggregate of one layer pair: each layer cut into
-// horizontal bands of grid rows, and one quad from every source band to
-// every target band carrying the weight mass (Σ|w|) between them and its
-// sign balance (Σw / Σ|w|), so the eye sees where the weight is even where
-// single connections are not drawn.
+// horizontal bands of whole rows (of whole tile rows for feature maps),
+// and one quad from every source band to every target band carrying the
+// weight mass (Σ|w|) between them and its sign balance (Σw / Σ|w|), so the
+// eye sees where the weight is even where single connections are not
+// drawn. The quads join the two layers' ports, as the connections do.
 func (g *Geometry) buildBands(k int, lp *collector.LayerPass) Span {
 	l := g.Layout
 	src, dst := &l.Layers[k], &l.Layers[k+1]
-	sb, tb := min(bandRows, src.Rows), min(bandRows, dst.Rows)
+	sb, tb := src.bands(), dst.bands()
 	g.bandW = slices.Grow(g.bandW[:0], 2*sb*tb)[:2*sb*tb]
 	clear(g.bandW)
 	in := src.N
-	// Source bands change only every few grid rows: sum each run of a row's
-	// weights that falls in one band, then add the run to the cell.
+	// A source band changes only every few neurons: sum each run of a
+	// row's weights that falls in one band, then add the run to the cell.
 	runs := g.bandRuns[:0]
 	for j := 0; j < in; {
-		s := (j / src.Cols) * sb / src.Rows
-		end := j
-		for end < in && (end/src.Cols)*sb/src.Rows == s {
+		s := src.bandOf(j, sb)
+		end := j + 1
+		for end < in && src.bandOf(end, sb) == s {
 			end++
 		}
 		runs = append(runs, bandRun{lo: j, hi: end, band: s})
@@ -414,7 +477,7 @@ func (g *Geometry) buildBands(k int, lp *collector.LayerPass) Span {
 	}
 	g.bandRuns = runs
 	for o := 0; o < dst.N; o++ {
-		t := (o / dst.Cols) * tb / dst.Rows
+		t := dst.bandOf(o, tb)
 		row := lp.Weight[o*in : (o+1)*in]
 		for _, r := range runs {
 			var sum, mass float32
@@ -434,19 +497,18 @@ func (g *Geometry) buildBands(k int, lp *collector.LayerPass) Span {
 		heaviest = math.Max(heaviest, g.bandW[c])
 	}
 	span := Span{Lo: len(g.BandVerts) / 4}
-	bandY := func(ll *LayerLayout, b, bands int) (y0, y1 float32) {
-		r0, r1 := b*ll.Rows/bands, (b+1)*ll.Rows/bands
-		return ll.Top + float32(r0)*neuronSpacing - neuronSpacing/2, ll.Top + float32(r1-1)*neuronSpacing + neuronSpacing/2
-	}
-	x0, x1 := src.Bounds.MaxX, dst.Bounds.MinX
+	x0, x1 := l.PortX(k, true), l.PortX(k+1, false)
+	// About (sb+tb)/2 quads cover any point of the fan: each carries that
+	// share of the opacity, so the aggregate reads alike at any band count.
+	weight := 2 / float32(sb+tb)
 	for s := 0; s < sb; s++ {
-		sy0, sy1 := bandY(src, s, sb)
+		sy0, sy1 := src.bandY(s, sb)
 		for t := 0; t < tb; t++ {
 			sum, mass := g.bandW[2*(s*tb+t)], g.bandW[2*(s*tb+t)+1]
 			if mass == 0 || heaviest == 0 {
 				continue
 			}
-			ty0, ty1 := bandY(dst, t, tb)
+			ty0, ty1 := dst.bandY(t, tb)
 			balance, share := float32(sum/mass), float32(mass/heaviest)
 			for c := 0; c < 4; c++ {
 				x, y := x0, sy0
@@ -460,7 +522,7 @@ func (g *Geometry) buildBands(k int, lp *collector.LayerPass) Span {
 				}
 				g.BandVerts = append(g.BandVerts, Vertex{
 					SrcX: float32(c & 1), SrcY: float32(c>>1)*2 - 1, ColorA: 1,
-					Custom0: balance, Custom1: share, Custom3: float32(k),
+					Custom0: balance, Custom1: share, Custom2: weight, Custom3: float32(k),
 				})
 				g.bandWorld = append(g.bandWorld, x, y)
 			}
@@ -470,14 +532,47 @@ func (g *Geometry) buildBands(k int, lp *collector.LayerPass) Span {
 	return span
 }
 
-// PerTarget is how many connections into each target neuron are drawn at
-// zoom z: all of them for small heads; otherwise a few when the head is
-// fitted to the view, more as the user zooms in, up to what was kept.
-func (g *Geometry) PerTarget(z float32) int {
-	if g.Full {
-		return math.MaxInt
+// bands is how many aggregate bands the layer is cut into: its rows, or
+// for feature maps its tile rows, up to bandRows.
+func (ll *LayerLayout) bands() int {
+	if ll.Kind == FeatureMaps {
+		return min(bandRows, ll.TileRows)
 	}
-	return max(2, int(math.Ceil(float64(z)*24)))
+	return min(bandRows, ll.Rows)
+}
+
+// bandOf is the band of neuron i when the layer is cut into n bands.
+func (ll *LayerLayout) bandOf(i, n int) int {
+	row, _ := ll.cell(i)
+	if ll.Kind == FeatureMaps {
+		return row / ll.Maps.H * n / ll.TileRows
+	}
+	return row * n / ll.Rows
+}
+
+// bandY is the height that band b of n takes where its connections attach:
+// its rows, each with the half row its ports spread over, or for a column
+// the part of each disc its connections end on.
+func (ll *LayerLayout) bandY(b, n int) (y0, y1 float32) {
+	half := ll.RowPitch / 2
+	if !ll.Ported() {
+		half = ll.Radius * jitter
+	}
+	var r0, r1 int // first and last row of the band
+	if ll.Kind == FeatureMaps {
+		r0, r1 = (b*ll.TileRows+n-1)/n*ll.Maps.H, ((b+1)*ll.TileRows+n-1)/n*ll.Maps.H-1
+	} else {
+		r0, r1 = (b*ll.Rows+n-1)/n, ((b+1)*ll.Rows+n-1)/n-1
+	}
+	return ll.rowY(r0) - half, ll.rowY(r1) + half
+}
+
+// PerTarget is how many connections into each target neuron of a fan
+// drawn by level of detail are drawn at zoom z: a few when the head is
+// fitted to the view (grid neurons a few pixels apart), more as the user
+// zooms in (Visible caps it by what was kept and by FrameEdges).
+func (g *Geometry) PerTarget(z float32) int {
+	return max(2, int(math.Ceil(float64(z*spacing)/3)))
 }
 
 // FrameEdges caps the connections a large head draws in one frame, so that
@@ -511,7 +606,7 @@ func (g *Geometry) Visible(c *Camera, view Rect, dst []Span) []Span {
 		}
 		k := min(p.Ranks, 2)
 		if seen > 0 {
-			k = min(p.Ranks, g.PerTarget(c.Zoom), max(2, FrameEdges/seen))
+			k = min(p.Ranks, max(g.PerTarget(c.Zoom), fanLines/targets.N), max(2, FrameEdges/seen))
 		}
 		for o := 0; o < targets.N; o++ {
 			if seen > 0 && !g.neuronOnScreen(c, view, targets.First+o) {
@@ -529,8 +624,42 @@ func (g *Geometry) Visible(c *Camera, view Rect, dst []Span) []Span {
 	return dst
 }
 
+// Into is the span of the up to n strongest connections into neuron id
+// that a large head keeps, less the first drawn (those Visible already
+// draws into it): the view adds them for the hovered neuron, so its
+// pathways show whole. It is empty for an input or a pair drawn whole.
+func (g *Geometry) Into(id, n, drawn int) Span {
+	k, o, ok := g.Layout.Locate(id)
+	if !ok || k == 0 || k-1 >= len(g.Pairs) {
+		return Span{}
+	}
+	p := &g.Pairs[k-1]
+	if p.Ranks == 0 {
+		return Span{}
+	}
+	lo := p.First + o*p.Ranks
+	return Span{lo + min(drawn, p.Ranks), lo + min(max(n, drawn), p.Ranks)}
+}
+
+// DrawnInto is how many connections into neuron id the spans draw (the
+// prefix of its block that Visible chose).
+func (g *Geometry) DrawnInto(id int, spans []Span) int {
+	k, o, ok := g.Layout.Locate(id)
+	if !ok || k == 0 || k-1 >= len(g.Pairs) || g.Pairs[k-1].Ranks == 0 {
+		return 0
+	}
+	p := &g.Pairs[k-1]
+	lo := p.First + o*p.Ranks
+	for _, s := range spans {
+		if s.Lo <= lo && lo < s.Hi {
+			return min(s.Hi, lo+p.Ranks) - lo
+		}
+	}
+	return 0
+}
+
 func (g *Geometry) neuronOnScreen(c *Camera, view Rect, id int) bool {
-	x, y := c.ToScreen(g.neuronWorld[2*id], g.neuronWorld[2*id+1])
+	x, y := c.ToScreen(g.neuronWorld[3*id], g.neuronWorld[3*id+1])
 	return view.Contains(x, y)
 }
 
@@ -564,26 +693,41 @@ func (g *Geometry) onScreen(c *Camera, view Rect, minX, maxX float32) bool {
 	return x1 >= view.MinX && x0 <= view.MaxX
 }
 
+// LineWidth is the factor on a connection's width (in device pixels) for
+// camera c: about 0.7 when the head is fitted to the view, thickening a
+// little as the user zooms in, up to 1 for a dense head (a web of
+// hairlines) and 2.5 for a small one.
+func (g *Geometry) LineWidth(c *Camera) float32 {
+	rel := float32(1)
+	if c.fitZoom > 0 {
+		rel = c.Zoom / c.fitZoom
+	}
+	w := min(max(0.7*rel, 0.6), 2.5)
+	if !g.Full {
+		w = min(w, 1)
+	}
+	return w * max(c.PixelScale, 0.25)
+}
+
 // Project writes the screen positions of the quads in spans for camera c:
 // the only per-frame work on the geometry, with no allocation. Neurons never
 // shrink below about a pixel, so a zoomed-out head stays visible as points.
 func (g *Geometry) Project(c *Camera, neurons, edges, bands []Span) {
 	z, px, py, ps := c.Zoom, c.PanX, c.PanY, max(c.PixelScale, 0.25)
-	r := max(neuronRadius*z, 1.2*ps) + ps // + a pixel for the antialiased rim
 	nw := g.neuronWorld
 	for _, s := range neurons {
-		for i := 4 * s.Lo; i < 4*s.Hi; i++ {
-			v := &g.NeuronVerts[i]
-			id := i >> 2
-			v.DstX = nw[2*id]*z + px + v.SrcX*r
-			v.DstY = nw[2*id+1]*z + py + v.SrcY*r
+		for id := s.Lo; id < s.Hi; id++ {
+			w := nw[3*id : 3*id+3 : 3*id+3]
+			x, y := w[0]*z+px, w[1]*z+py
+			r := max(w[2]*z, 1.2*ps) + ps // + a pixel for the antialiased rim
+			q := g.NeuronVerts[4*id : 4*id+4 : 4*id+4]
+			for c := range q {
+				q[c].DstX = x + q[c].SrcX*r
+				q[c].DstY = y + q[c].SrcY*r
+			}
 		}
 	}
-	width := min(max(z, 0.6), 2.5) // lines thicken a little as the user zooms in
-	if !g.Full {
-		width = min(width, 1) // a dense head stays a web of hairlines
-	}
-	width *= ps
+	width := g.LineWidth(c)
 	ew := g.edgeWorld
 	for _, s := range edges {
 		for i := 4 * s.Lo; i < 4*s.Hi; i++ {
@@ -601,4 +745,82 @@ func (g *Geometry) Project(c *Camera, neurons, edges, bands []Span) {
 			v.DstY = bw[2*i+1]*z + py
 		}
 	}
+}
+
+// Related appends to dst the ids of neuron id's strongest ties in the
+// built pass, up to n each way: the inputs with the largest |w·a| into it,
+// then the neurons it feeds with the largest |w·a|. The view rings them: in
+// a block of feature maps or a grid, whose connections attach beside the
+// block, they show where the hovered neuron's pathways begin and end.
+func (g *Geometry) Related(id, n int, dst []float32) []float32 {
+	dst = dst[:0]
+	l, p := g.Layout, g.pass
+	k, i, ok := l.Locate(id)
+	if !ok || p == nil || n <= 0 {
+		return dst
+	}
+	if k > 0 { // into it: row i of the weights, times the inputs
+		lp := &p.Layers[k-1]
+		in := l.Layers[k-1].N
+		if (i+1)*in <= len(lp.Weight) && len(lp.Input) >= in {
+			g.related = g.related[:0]
+			for j, w := range lp.Weight[i*in : (i+1)*in] {
+				g.related = keepTop(g.related, n, ranked{int32(j), abs32(w * lp.Input[j])})
+			}
+			for _, r := range g.related {
+				dst = append(dst, float32(l.Layers[k-1].First+int(r.src)))
+			}
+		}
+	}
+	if k+1 < len(l.Layers) { // out of it: column i of the next weights, times its value
+		lp := &p.Layers[k]
+		in, out := l.Layers[k].N, l.Layers[k+1].N
+		if out*in <= len(lp.Weight) && i < len(lp.Input) {
+			g.related = g.related[:0]
+			a := lp.Input[i]
+			for o := range out {
+				g.related = keepTop(g.related, n, ranked{int32(o), abs32(lp.Weight[o*in+i] * a)})
+			}
+			for _, r := range g.related {
+				dst = append(dst, float32(l.Layers[k+1].First+int(r.src)))
+			}
+		}
+	}
+	return dst
+}
+
+// keepTop inserts r into top, kept sorted by c, largest first, and at most
+// n long; a value that is not finite or zero ties nothing.
+func keepTop(top []ranked, n int, r ranked) []ranked {
+	if !(r.c > 0) || math.IsInf(float64(r.c), 0) || (len(top) == n && r.c <= top[n-1].c) {
+		return top
+	}
+	if len(top) < n {
+		top = append(top, r)
+	}
+	i := len(top) - 1
+	for ; i > 0 && top[i-1].c < r.c; i-- {
+		top[i] = top[i-1]
+	}
+	top[i] = r
+	return top
+}
+
+// Emphasis appends to dst neuron id's quad for camera c, grown by grow (and
+// at least 5·(grow-1) pixels), so that the hovered neuron and its ties stand
+// out over their neighbours: the engine draws these once more on top.
+func (g *Geometry) Emphasis(c *Camera, id int, grow float32, dst []Vertex) []Vertex {
+	if id < 0 || 4*id+4 > len(g.NeuronVerts) {
+		return dst
+	}
+	ps := max(c.PixelScale, 0.25)
+	w := g.neuronWorld[3*id : 3*id+3 : 3*id+3]
+	x, y := c.ToScreen(w[0], w[1])
+	base := max(w[2]*c.Zoom, 1.2*ps)
+	r := max(grow*base, base+5*(grow-1)*ps) + ps
+	for _, v := range g.NeuronVerts[4*id : 4*id+4] {
+		v.DstX, v.DstY = x+v.SrcX*r, y+v.SrcY*r
+		dst = append(dst, v)
+	}
+	return dst
 }

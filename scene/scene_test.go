@@ -1,9 +1,11 @@
 package scene
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/mlpviz/mlpviz/collector"
@@ -34,16 +36,16 @@ func randomPass(head []collector.LinearShape, seed uint64) *collector.Pass {
 }
 
 func TestLayout(t *testing.T) {
-	l, err := NewLayout(cnnHead)
+	l, err := NewLayout(cnnHead, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if l.Neurons() != 576+24*4+10 || len(l.Layers) != 6 {
 		t.Fatalf("%d neurons in %d layers", l.Neurons(), len(l.Layers))
 	}
-	// 576 inputs wrap into a 9x64 grid: each row one conv channel's 3x3.
-	if in := l.Layers[0]; in.Cols != 9 || in.Rows != 64 {
-		t.Fatalf("input grid %dx%d, want 9x64", in.Cols, in.Rows)
+	// Without its feature maps known, the input is a plain grid.
+	if in := l.Layers[0]; in.Kind != Grid || in.Cols*in.Rows < 576 || in.Name != "input 576" {
+		t.Fatalf("input %+v, want a grid named input 576", in)
 	}
 	for k := 1; k < len(l.Layers); k++ {
 		if l.Layers[k].Bounds.MinX <= l.Layers[k-1].Bounds.MaxX {
@@ -56,13 +58,13 @@ func TestLayout(t *testing.T) {
 			t.Fatalf("Locate(%d) = %d, %d, %v", id, k, i, ok)
 		}
 	}
-	if _, err := NewLayout([]collector.LinearShape{{In: 5, Out: 4}, {In: 3, Out: 2}}); err == nil {
+	if _, err := NewLayout([]collector.LinearShape{{In: 5, Out: 4}, {In: 3, Out: 2}}, Options{}); err == nil {
 		t.Fatal("mismatched layer sizes accepted")
 	}
 }
 
 func TestPicker(t *testing.T) {
-	l, _ := NewLayout(cnnHead)
+	l, _ := NewLayout(cnnHead, Options{})
 	p := NewPicker(l)
 	for id := 0; id < l.Neurons(); id += 7 {
 		k, i, _ := l.Locate(id)
@@ -71,7 +73,7 @@ func TestPicker(t *testing.T) {
 			t.Fatalf("Pick at neuron %d gave %d", id, got)
 		}
 	}
-	if got := p.Pick(l.Layers[1].Left+layerGap/2, 0, 0); got != -1 {
+	if got := p.Pick((l.Layers[1].Bounds.MaxX+l.Layers[2].Bounds.MinX)/2, 0, 0); got != -1 {
 		t.Fatalf("empty space picked neuron %d", got)
 	}
 	if got := p.Pick(-1e6, 0, 0); got != -1 {
@@ -96,16 +98,21 @@ func TestRanges(t *testing.T) {
 }
 
 func TestGeometry(t *testing.T) {
-	l, _ := NewLayout(cnnHead)
+	l, _ := NewLayout(cnnHead, Options{})
 	g := NewGeometry(l)
 	p := randomPass(cnnHead, 1)
 	p.Layers[2].Input[5] = float32(math.NaN())
 	g.Build(p, PerLayer)
-	if g.AllEdges != 15792 || g.Edges != 15792 {
-		t.Fatalf("edges %d of %d, want all 15792", g.Edges, g.AllEdges)
+	// The 576→24 fan keeps each target's strongest maxRanks inputs.
+	if want := 24*maxRanks + 3*24*24 + 24*10; g.AllEdges != 15792 || g.Edges != want {
+		t.Fatalf("edges %d of %d, want %d", g.Edges, g.AllEdges, want)
 	}
-	if len(g.NeuronVerts) != 4*l.Neurons() || len(g.EdgeVerts) != 4*g.Edges || len(g.QuadIdx) < 6*g.Edges || !g.Full {
+	if len(g.NeuronVerts) != 4*l.Neurons() || len(g.EdgeVerts) != 4*g.Edges || len(g.QuadIdx) < 6*g.Edges {
 		t.Fatal("vertex or index counts do not match")
+	}
+	// The 576→24 fan is drawn by level of detail, the 24→24 ones whole.
+	if g.Full || g.Pairs[0].Ranks != maxRanks || g.Pairs[1].Ranks != 0 || g.Pairs[0].Band.Hi == g.Pairs[0].Band.Lo {
+		t.Fatalf("full %v, ranks %d and %d", g.Full, g.Pairs[0].Ranks, g.Pairs[1].Ranks)
 	}
 	if g.NonFinite != 1 {
 		t.Fatalf("NonFinite %d, want 1", g.NonFinite)
@@ -122,8 +129,9 @@ func TestGeometry(t *testing.T) {
 	view := Rect{0, 0, 1000, 700}
 	cam.Fit(l.Bounds, view, true)
 	edges := g.Visible(cam, view, nil)
-	if n := quads(edges); n != 15792 {
-		t.Fatalf("a small head fitted to the view draws %d connections, want all 15792", n)
+	small := 3*24*24 + 24*10
+	if n := quads(edges); n < small+fanLines || n > small+2*fanLines {
+		t.Fatalf("cnn fitted to the view draws %d connections, want the %d of its small fans and about %d of its first", n, small, fanLines)
 	}
 	g.Project(cam, g.VisibleLayers(cam, view, nil), edges, nil)
 	// A neuron's quad is centred on its projected position.
@@ -140,7 +148,7 @@ func TestGeometry(t *testing.T) {
 // geometry is built once per pass and projecting allocates nothing.
 func TestHoverZoomPanDoNotRebuild(t *testing.T) {
 	for _, head := range [][]collector.LinearShape{cnnHead, cifarHead} {
-		l, _ := NewLayout(head)
+		l, _ := NewLayout(head, Options{})
 		g := NewGeometry(l)
 		g.Build(randomPass(head, 2), PerLayer)
 		edges := &g.EdgeVerts[0]
@@ -181,7 +189,7 @@ func TestHoverZoomPanDoNotRebuild(t *testing.T) {
 // connections into every target neuron.
 func TestEdgeBudget(t *testing.T) {
 	head := []collector.LinearShape{{In: 4096, Out: 1024}, {In: 1024, Out: 512}, {In: 512, Out: 10}}
-	l, _ := NewLayout(head)
+	l, _ := NewLayout(head, Options{})
 	g := NewGeometry(l)
 	p := randomPass(head, 3)
 	g.Build(p, PerLayer)
@@ -203,7 +211,7 @@ func TestEdgeBudget(t *testing.T) {
 }
 
 func TestDescribe(t *testing.T) {
-	l, _ := NewLayout(cnnHead)
+	l, _ := NewLayout(cnnHead, Options{})
 	p := randomPass(cnnHead, 4)
 	id := l.Layers[1].First + 2
 	info, ok := Describe(l, p, id, 3)
@@ -239,17 +247,18 @@ func TestCameraZoomAtKeepsPoint(t *testing.T) {
 var benchHeads = []struct {
 	name string
 	head []collector.LinearShape
+	maps MapShape
 }{
-	{"cnn", cnnHead},
-	{"cnn_large", []collector.LinearShape{{In: 6272, Out: 128}, {In: 128, Out: 64}, {In: 64, Out: 10}}},
-	{"cifar10_cnn", cifarHead},
+	{"cnn", cnnHead, MapShape{64, 3, 3}},
+	{"cnn_large", []collector.LinearShape{{In: 6272, Out: 128}, {In: 128, Out: 64}, {In: 64, Out: 10}}, MapShape{128, 7, 7}},
+	{"cifar10_cnn", cifarHead, MapShape{256, 4, 4}},
 }
 
 // BenchmarkPick times one hover lookup at a random point of each head.
 func BenchmarkPick(b *testing.B) {
 	for _, c := range benchHeads {
 		b.Run(c.name, func(b *testing.B) {
-			l, _ := NewLayout(c.head)
+			l, _ := NewLayout(c.head, Options{Maps: c.maps})
 			p := NewPicker(l)
 			rng := rand.New(rand.NewPCG(1, 2))
 			w, h := l.Bounds.MaxX-l.Bounds.MinX, l.Bounds.MaxY-l.Bounds.MinY
@@ -266,7 +275,7 @@ func BenchmarkPick(b *testing.B) {
 func BenchmarkBuildPass(b *testing.B) {
 	for _, c := range benchHeads {
 		b.Run(c.name, func(b *testing.B) {
-			l, _ := NewLayout(c.head)
+			l, _ := NewLayout(c.head, Options{Maps: c.maps})
 			g := NewGeometry(l)
 			p := randomPass(c.head, 5)
 			b.ReportAllocs()
@@ -278,7 +287,7 @@ func BenchmarkBuildPass(b *testing.B) {
 }
 
 func BenchmarkProject(b *testing.B) {
-	l, _ := NewLayout(cnnHead)
+	l, _ := NewLayout(cnnHead, Options{})
 	g := NewGeometry(l)
 	g.Build(randomPass(cnnHead, 6), PerLayer)
 	cam := NewCamera()
@@ -306,7 +315,7 @@ var cifarHead = []collector.LinearShape{{In: 4096, Out: 1024}, {In: 1024, Out: 5
 // per target when fitted and more as the user zooms in, as a prefix of the
 // same vertex data, over an aggregate of the whole weight mass.
 func TestLevelOfDetail(t *testing.T) {
-	l, _ := NewLayout(cifarHead)
+	l, _ := NewLayout(cifarHead, Options{})
 	g := NewGeometry(l)
 	g.Build(randomPass(cifarHead, 7), PerLayer)
 	if g.Full || g.AllEdges != 4096*1024+1024*512+5120 {
@@ -382,7 +391,7 @@ func TestSelectTop(t *testing.T) {
 // TestGeometryWithoutPass: before the first pass the architecture's neurons
 // are drawn, neutral and unconnected.
 func TestGeometryWithoutPass(t *testing.T) {
-	l, _ := NewLayout(cnnHead)
+	l, _ := NewLayout(cnnHead, Options{})
 	g := NewGeometry(l)
 	g.Build(nil, PerLayer)
 	if len(g.NeuronVerts) != 4*l.Neurons() || g.Edges != 0 || len(g.Pairs) != 0 {
@@ -390,5 +399,267 @@ func TestGeometryWithoutPass(t *testing.T) {
 	}
 	if v := g.NeuronVerts[4*l.Layers[1].First]; v.Custom0 != 0 || v.Custom3 != FlagHidden {
 		t.Fatalf("neutral neuron expected, got %+v", v)
+	}
+}
+
+// layoutAspects are the shapes of network view a window gives, from a
+// narrow one (800x600, or the side bar beside a tall window) to a wide one.
+var layoutAspects = []float32{0.9, 1.1, 1.35, 1.6, 2.2}
+
+// TestFeatureMapTiles: a flattened conv output lays out as one H×W tile
+// per channel, in PyTorch's order, tiles apart from each other.
+func TestFeatureMapTiles(t *testing.T) {
+	for _, c := range benchHeads {
+		for _, a := range layoutAspects {
+			l, err := NewLayout(c.head, Options{Maps: c.maps, Aspect: a})
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := &l.Layers[0]
+			m := c.maps
+			if in.Kind != FeatureMaps || in.Maps != m || in.TileCols*in.TileRows < m.C || in.TileCols*(in.TileRows-1) >= m.C || in.TileGap < minTileGap {
+				t.Fatalf("%s at %.2f: input %+v, want %d tiles of %dx%d", c.name, a, in, m.C, m.H, m.W)
+			}
+			want := fmt.Sprintf("input %d · %d×%d×%d", m.Size(), m.C, m.H, m.W)
+			if in.Name != want {
+				t.Fatalf("input named %q, want %q", in.Name, want)
+			}
+			tiles := make([]Rect, m.C)
+			for ch := range tiles {
+				r := Rect{math.MaxFloat32, math.MaxFloat32, -math.MaxFloat32, -math.MaxFloat32}
+				for p := range m.H * m.W {
+					x, y := l.Pos(0, ch*m.H*m.W+p)
+					if p > 0 { // row by row, left to right, one spacing apart
+						px, py := l.Pos(0, ch*m.H*m.W+p-1)
+						if (p%m.W != 0 && (x-px != spacing || y != py)) || (p%m.W == 0 && (y-py != spacing)) {
+							t.Fatalf("%s: channel %d value %d at (%v,%v) after (%v,%v)", c.name, ch, p, x, y, px, py)
+						}
+					}
+					r = Rect{min(r.MinX, x-in.Radius), min(r.MinY, y-in.Radius), max(r.MaxX, x+in.Radius), max(r.MaxY, y+in.Radius)}
+				}
+				tiles[ch] = r
+				if r.MinX < in.Bounds.MinX || r.MaxX > in.Bounds.MaxX || r.MinY < in.Bounds.MinY || r.MaxY > in.Bounds.MaxY {
+					t.Fatalf("%s: tile %d %v outside the layer %v", c.name, ch, r, in.Bounds)
+				}
+			}
+			for i := range tiles {
+				for j := i + 1; j < len(tiles); j++ {
+					gap := in.TileGap / 2
+					grown := Rect{tiles[i].MinX - gap, tiles[i].MinY - gap, tiles[i].MaxX + gap, tiles[i].MaxY + gap}
+					if grown.Overlaps(tiles[j]) {
+						t.Fatalf("%s at %.2f: tiles %d %v and %d %v are not apart", c.name, a, i, tiles[i], j, tiles[j])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestLayoutUsesTheArea: at every shape of view, each head fills most of
+// it when fitted, layers do not overlap, small layers spread over the
+// input's height and every neuron sits inside its layer.
+func TestLayoutUsesTheArea(t *testing.T) {
+	for _, c := range benchHeads {
+		for _, a := range layoutAspects {
+			l, _ := NewLayout(c.head, Options{Maps: c.maps, Aspect: a})
+			w, h := l.Bounds.MaxX-l.Bounds.MinX, l.Bounds.MaxY-l.Bounds.MinY
+			// A narrow view leaves a head of many layers room in width only.
+			least := float32(0.6)
+			if a < 1 {
+				least = 0.45
+			}
+			if fill := min(w/h/a, h*a/w); fill < least {
+				t.Errorf("%s at aspect %.2f: the layout is %.0fx%.0f, filling %.0f%% of the view", c.name, a, w, h, 100*fill)
+			}
+			in := l.Layers[0].Bounds
+			for k := range l.Layers {
+				ll := &l.Layers[k]
+				if k > 0 && ll.Bounds.MinX <= l.Layers[k-1].Bounds.MaxX+minGap/2 {
+					t.Errorf("%s: layer %d starts %v after layer %d ends", c.name, k, ll.Bounds.MinX-l.Layers[k-1].Bounds.MaxX, k-1)
+				}
+				if k > 0 && ll.N > 1 && ll.Bounds.MaxY-ll.Bounds.MinY < 0.9*(in.MaxY-in.MinY) {
+					t.Errorf("%s at %.2f: %s spans %.0f of the input's %.0f", c.name, a, ll.Name, ll.Bounds.MaxY-ll.Bounds.MinY, in.MaxY-in.MinY)
+				}
+				for i := range ll.N {
+					x, y := l.Pos(k, i)
+					const e = 1e-3
+					if !ll.Bounds.Contains(x-ll.Radius+e, y-ll.Radius+e) || !ll.Bounds.Contains(x+ll.Radius-e, y+ll.Radius-e) {
+						t.Fatalf("%s: neuron %d of %s at (%v,%v) outside %v", c.name, i, ll.Name, x, y, ll.Bounds)
+					}
+				}
+			}
+			if out := l.Layers[len(l.Layers)-1]; out.Radius < neuronRadius {
+				t.Errorf("%s: output neurons of radius %v, smaller than a grid's", c.name, out.Radius)
+			}
+		}
+	}
+}
+
+func TestLayerNames(t *testing.T) {
+	l, _ := NewLayout(cnnHead, Options{Maps: MapShape{64, 3, 3}})
+	want := []string{"input 576 · 64×3×3", "hidden 1 · 24", "hidden 2 · 24", "hidden 3 · 24", "hidden 4 · 24", "output 10"}
+	for k, w := range want {
+		if l.Layers[k].Name != w || l.Layers[k].Short == "" || len(l.Layers[k].Short) >= len(w) {
+			t.Errorf("layer %d named %q (%q), want %q", k, l.Layers[k].Name, l.Layers[k].Short, w)
+		}
+	}
+}
+
+func TestInputMaps(t *testing.T) {
+	conv := func(out int) collector.Module {
+		return collector.Module{Kind: "Conv2d", Settings: []collector.Setting{{Key: "in_channels", Value: "3"}, {Key: "out_channels", Value: strconv.Itoa(out)}}}
+	}
+	arch := func(in, capped int, mods ...collector.Module) *collector.Architecture {
+		a := &collector.Architecture{Modules: mods, Head: []collector.LinearShape{{In: in, Out: 10}}, FullHead: []collector.LinearShape{{In: in, Out: 10}}}
+		if capped > 0 {
+			a.NeuronCap, a.Head[0].In = capped, capped
+		}
+		return a
+	}
+	for _, c := range []struct {
+		a    *collector.Architecture
+		want MapShape
+	}{
+		{arch(576, 0, conv(32), conv(64), collector.Module{Kind: "MaxPool2d"}, collector.Module{Kind: "Flatten"}), MapShape{64, 3, 3}},
+		{arch(6272, 0, conv(64), conv(128)), MapShape{128, 7, 7}},
+		{arch(4096, 0, conv(256)), MapShape{256, 4, 4}},
+		{arch(4096, 256, conv(256)), MapShape{}},                     // capped: the inputs are groups
+		{arch(256, 0, conv(256)), MapShape{}},                        // 1×1 maps: no tiles to show
+		{arch(600, 0, conv(64)), MapShape{}},                         // not C·H·H
+		{arch(784, 0, collector.Module{Kind: "Linear"}), MapShape{}}, // no convolution
+	} {
+		if got := InputMaps(c.a); got != c.want {
+			t.Errorf("head %d (cap %d): maps %v, want %v", c.a.Head[0].In, c.a.NeuronCap, got, c.want)
+		}
+	}
+}
+
+// TestConnectionsAvoidOwnLayer: no connection crosses a neuron of its own
+// layers but the two it joins: a ported layer's connections start beside
+// the layer, a column's end on the facing edge of the disc and leave it at
+// a slope that clears the neighbours.
+func TestConnectionsAvoidOwnLayer(t *testing.T) {
+	for _, c := range benchHeads {
+		for _, a := range []float32{0.9, 1.6, 2.2} {
+			l, _ := NewLayout(c.head, Options{Maps: c.maps, Aspect: a})
+			g := NewGeometry(l)
+			g.Build(randomPass(c.head, 11), PerLayer)
+			for q := 0; q < g.Edges; q++ {
+				v := &g.EdgeVerts[4*q]
+				e0, e1 := g.edgeWorld[20*q:20*q+2], g.edgeWorld[20*q+5:20*q+7]
+				src, dst := int(v.Custom1), int(v.Custom2)
+				for _, end := range []struct{ id int }{{src}, {dst}} {
+					k, _, _ := l.Locate(end.id)
+					ll := &l.Layers[k]
+					if ll.Ported() {
+						// The whole segment lies beside the layer.
+						if (e0[0] < ll.Bounds.MaxX && e0[0] > ll.Bounds.MinX) || (e1[0] < ll.Bounds.MaxX && e1[0] > ll.Bounds.MinX) {
+							t.Fatalf("%s: connection %d→%d ends inside %s", c.name, src, dst, ll.Name)
+						}
+						continue
+					}
+					for i := range ll.N {
+						if ll.First+i == end.id {
+							continue
+						}
+						x, y := l.Pos(k, i)
+						if d := segmentDistance(x, y, e0[0], e0[1], e1[0], e1[1]); d < ll.Radius {
+							t.Fatalf("%s at %.1f: connection %d→%d passes %.2f from neuron %d of %s (radius %.2f)", c.name, a, src, dst, d, ll.First+i, ll.Name, ll.Radius)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// segmentDistance is the distance from (px, py) to the segment (x0,y0)-(x1,y1).
+func segmentDistance(px, py, x0, y0, x1, y1 float32) float32 {
+	dx, dy := x1-x0, y1-y0
+	t := max(0, min(1, ((px-x0)*dx+(py-y0)*dy)/(dx*dx+dy*dy)))
+	ex, ey := x0+t*dx-px, y0+t*dy-py
+	return float32(math.Sqrt(float64(ex*ex + ey*ey)))
+}
+
+// TestNoSeamBetweenColumns: between two evenly spaced columns, straight
+// lines from every neuron to every neuron all pass through a few points
+// halfway (i+j fixed gives one height), which drew a dotted dark seam down
+// the middle of every gap. The ends spread over the discs break that up:
+// halfway, the lines' heights leave no wide empty stretch.
+func TestNoSeamBetweenColumns(t *testing.T) {
+	l, _ := NewLayout(cnnHead, Options{Maps: MapShape{64, 3, 3}, Aspect: 1.6})
+	g := NewGeometry(l)
+	g.Build(randomPass(cnnHead, 12), PerLayer)
+	p := g.Pairs[1] // hidden 1 → hidden 2: two columns of 24
+	sp := l.Layers[1].RowPitch
+	mid := (l.Layers[1].Left + l.Layers[2].Left) / 2
+	var ys []float32
+	for q := p.First; q < p.First+p.Quads; q++ {
+		e0, e1 := g.edgeWorld[20*q:20*q+2], g.edgeWorld[20*q+5:20*q+7]
+		t := (mid - e0[0]) / (e1[0] - e0[0])
+		ys = append(ys, e0[1]+t*(e1[1]-e0[1]))
+	}
+	slices.Sort(ys)
+	// Away from the ends, the widest stretch without a line is well under
+	// the half spacing the meeting points were apart (about a quarter).
+	widest := float32(0)
+	for i := len(ys) / 10; i < len(ys)*9/10; i++ {
+		widest = max(widest, ys[i]-ys[i-1])
+	}
+	if widest > sp/3 {
+		t.Fatalf("halfway between two columns %.1f apart, a stretch of %.2f has no line", sp, widest)
+	}
+}
+
+// TestPickEveryNeuron: every neuron of every head, in every layout, is
+// picked at its centre and near its edge.
+func TestPickEveryNeuron(t *testing.T) {
+	for _, c := range benchHeads {
+		for _, a := range []float32{1.0, 1.6} {
+			l, _ := NewLayout(c.head, Options{Maps: c.maps, Aspect: a})
+			p := NewPicker(l)
+			for id := range l.Neurons() {
+				k, i, _ := l.Locate(id)
+				x, y := l.Pos(k, i)
+				r := 0.8 * l.Radius(k)
+				if got := p.Pick(x, y, 0); got != id {
+					t.Fatalf("%s: Pick at neuron %d gave %d", c.name, id, got)
+				}
+				if got := p.Pick(x+r*0.6, y-r*0.8, 0); got != id {
+					t.Fatalf("%s: Pick near the edge of neuron %d gave %d", c.name, id, got)
+				}
+			}
+		}
+	}
+}
+
+// TestRelated: the ties the view rings are the strongest inputs and
+// outputs by |w·a|.
+func TestRelated(t *testing.T) {
+	l, _ := NewLayout(cnnHead, Options{Maps: MapShape{64, 3, 3}})
+	g := NewGeometry(l)
+	p := randomPass(cnnHead, 13)
+	g.Build(p, PerLayer)
+	id := l.Layers[1].First + 5
+	got := g.Related(id, 3, nil)
+	info, _ := Describe(l, p, id, 3)
+	if len(got) < 3 {
+		t.Fatalf("related %v", got)
+	}
+	for r := range 3 {
+		if int(got[r]) != info.Top[r].From {
+			t.Fatalf("input ties %v, want the strongest inputs %+v", got[:3], info.Top)
+		}
+	}
+	if len(got) != 6 {
+		t.Fatalf("%d ties, want 3 inputs and 3 outputs", len(got))
+	}
+	for _, o := range got[3:] {
+		if k, _, _ := l.Locate(int(o)); k != 2 {
+			t.Fatalf("output tie %v is not in the next layer", o)
+		}
+	}
+	if n := len(g.Related(l.Layers[0].First, 4, nil)); n > 4 {
+		t.Fatalf("an input has %d ties, want at most 4 outputs", n)
 	}
 }

@@ -21,6 +21,7 @@ type progressBar struct {
 	pending  *trainer.Progress // the latest update not yet drawn
 	maxSteps int               // --max-steps; 0: the epochs set the end
 	saved    func() int        // passes in the run file: a pass is announced once it is there
+	device   string            // the backend's name ("cpu", "cuda"), after the img/s
 }
 
 func newProgressBar(w io.Writer, maxSteps int) *progressBar {
@@ -61,6 +62,9 @@ func (b *progressBar) draw(p trainer.Progress) {
 	line := fmt.Sprintf("epoch %d/%d [%s%s] %s  loss %.4f  acc %5.1f%%  %.0f img/s",
 		p.Epoch, p.Epochs, strings.Repeat("#", filled), strings.Repeat(".", width-filled),
 		count, p.Loss, 100*p.Accuracy, p.ImagesPerSecond)
+	if b.device != "" {
+		line += " on " + b.device
+	}
 	if b.saved != nil {
 		n, unit := b.saved(), "passes"
 		if n == 1 {

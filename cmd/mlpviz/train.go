@@ -261,6 +261,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	defer stopTraining()
 	bar := newProgressBar(stderr, f.cfg.MaxSteps)
 	bar.saved = sink.Passes
+	bar.device = tr.Backend().Name()
 	var status atomic.Pointer[engine.Status]
 	status.Store(&engine.Status{State: "training"})
 	done := make(chan trainOutcome, 1)
@@ -285,6 +286,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		win.Stop = ctx.Done() // Ctrl-C closes the window too
 		win.OnRecorded = func(s string) { fmt.Fprintln(stderr, "mlpviz: recorded", s) }
 		win.Status = func() engine.Status { return *status.Load() }
+		win.Device = tr.Backend().Name()
 		werr := engine.Run(src, win)
 		src.Close()
 		stopTraining() // closing the window stops training cleanly
