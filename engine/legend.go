@@ -40,10 +40,10 @@ type legend struct {
 
 // legendItem is one key: a caption over a bar with its ends.
 type legendItem struct {
-	caption     string
-	lo, hi      string
-	paint       func(t float64) color.RGBA // colour at t in 0..1 along the bar
-	minW, prefW float64
+	caption string
+	short   string // the caption with the layers' short names, where the caption does not fit
+	lo, hi  string
+	paint   func(t float64) color.RGBA // colour at t in 0..1 along the bar
 }
 
 // legendNow is the legend's content for the shown pass.
@@ -92,25 +92,25 @@ func (g *Game) drawLegend(screen *ebiten.Image) {
 func (g *Game) legendItems(k legendKey) []legendItem {
 	th := g.theme
 	layers := g.net.layout.Layers
-	scope := "per layer: " + layers[k.actLayer].Name
+	scope, short := "per layer: "+layers[k.actLayer].Name, "layer "+layers[k.actLayer].Short
 	if k.mode == scene.Global {
-		scope = "global, all layers"
+		scope, short = "global, all layers", "global"
 	}
 	items := []legendItem{{
-		caption: "activation · " + scope + " (G)",
-		lo:      formatValue(float64(-k.actRange)), hi: formatValue(float64(k.actRange)),
+		caption: "activation · " + scope + " (G)", short: "activation · " + short,
+		lo: formatValue(float64(-k.actRange)), hi: formatValue(float64(k.actRange)),
 		paint: func(t float64) color.RGBA { return toRGBA(scene.Diverging(float32(2*t - 1))) },
 	}}
 	if k.hasOutput {
 		items = append(items, legendItem{
-			caption: "probability · " + layers[len(layers)-1].Name,
-			lo:      "0%", hi: "100%",
+			caption: "probability · " + layers[len(layers)-1].Name, short: "probability",
+			lo: "0%", hi: "100%",
 			paint: func(t float64) color.RGBA { return toRGBA(scene.Diverging(float32(t))) },
 		})
 		into := layers[k.pair+1].Name
 		items = append(items, legendItem{
-			caption: "weight · into " + into,
-			lo:      formatValue(float64(-k.weightEnd)), hi: formatValue(float64(k.weightEnd)),
+			caption: "weight · into " + into, short: "weight · into " + layers[k.pair+1].Short,
+			lo: formatValue(float64(-k.weightEnd)), hi: formatValue(float64(k.weightEnd)),
 			paint: func(t float64) color.RGBA {
 				r, gg, b, a := scene.WeightColour(float32(2*t - 1))
 				return over(th.Panel, r, gg, b, a)
@@ -179,7 +179,11 @@ func (g *Game) layoutLegend(size image.Point, items []legendItem) []legendSlot {
 		}
 		s := legendSlot{item: i, loText: it.lo, hiText: it.hi}
 		s.caption = image.Rect(x, y0, x+int(capW), y0+capH)
-		s.captionElided = fitText(it.caption, f.Small, capW)
+		s.captionElided = it.caption
+		if text.Advance(it.caption, f.Small) > capW && it.short != "" {
+			s.captionElided = it.short
+		}
+		s.captionElided = fitText(s.captionElided, f.Small, capW)
 		s.lo = image.Rect(x, barY-int(f.px(3)), x+loW, barY+barH+int(f.px(3)))
 		s.bar = image.Rect(s.lo.Max.X+numGap, barY, s.lo.Max.X+numGap+barW, barY+barH)
 		s.hi = image.Rect(s.bar.Max.X+numGap, s.lo.Min.Y, s.bar.Max.X+numGap+hiW, s.lo.Max.Y)
