@@ -3,7 +3,6 @@ package engine
 import (
 	"image"
 	"image/color"
-	"strings"
 
 	"github.com/hajimehoshi/ebiten/v2"
 	"github.com/hajimehoshi/ebiten/v2/text/v2"
@@ -18,15 +17,15 @@ const legendHeight = 40
 // legendKey is everything the legend shows; it renders again only when
 // this changes.
 type legendKey struct {
-	size       image.Point
-	mode       scene.RangeMode
-	actLayer   int
-	actRange   float32
-	pair       int
-	weightEnd  float32
-	hasOutput  bool
-	passShown  bool
-	layerNames string
+	size      image.Point
+	mode      scene.RangeMode
+	actLayer  int
+	actRange  float32
+	pair      int
+	weightEnd float32
+	hasOutput bool
+	passShown bool
+	layout    *scene.Layout // the names on the captions are its layers'
 }
 
 // legend is the colour key along the bottom of the network view: what a
@@ -58,14 +57,10 @@ func (g *Game) legendNow() legendKey {
 	}
 	k = min(k, len(layers)-2) // a head of one Linear has no hidden layer
 	pair := max(k-1, 0)
-	names := make([]string, 0, len(layers))
-	for _, l := range layers {
-		names = append(names, l.Name)
-	}
 	return legendKey{
 		size: g.legendRect().Size(), mode: n.mode, actLayer: k, actRange: n.ranges[k],
 		pair: pair, weightEnd: n.scales[pair], hasOutput: len(layers) > 1,
-		passShown: g.pass != nil, layerNames: strings.Join(names, "\x00"),
+		passShown: g.pass != nil, layout: n.layout,
 	}
 }
 

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"image"
+	"slices"
 
 	"github.com/hajimehoshi/ebiten/v2"
 	"github.com/hajimehoshi/ebiten/v2/text/v2"
@@ -76,7 +77,7 @@ func layoutSide(r image.Rectangle, pad, stripH int, mins [panelCount]int, select
 			stacked, tabbed = nil, all
 		}
 	}
-	if len(tabbed) > 0 && !containsPanel(tabbed, selected) {
+	if len(tabbed) > 0 && !slices.Contains(tabbed, selected) {
 		selected = tabbed[0]
 	}
 	// The panels shown, top to bottom, with the tab strip before the
@@ -108,15 +109,6 @@ func layoutSide(r image.Rectangle, pad, stripH int, mins [panelCount]int, select
 	return l
 }
 
-func containsPanel(ids []panelID, id panelID) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
-}
-
 // layoutTabs splits the strip evenly among the tabs.
 func layoutTabs(strip image.Rectangle, ids []panelID) []sideTab {
 	tabs := make([]sideTab, len(ids))
@@ -143,6 +135,8 @@ type sidebar struct {
 	hidden   bool    // P hides the side bar; the view takes the width
 	selected panelID // the tab shown when panels share a slot
 	lay      sideLayout
+	layFor   sideLayoutKey // what lay was computed for
+	laidOut  bool
 	strip    panelCache
 	stripKey sideStripKey
 }
@@ -163,11 +157,26 @@ func newSidebar(th *Theme, f *Fonts) *sidebar {
 func (s *sidebar) setPass(arch *collector.Architecture, p *collector.Pass) {
 	s.input.Set(arch, p)
 	s.probs.Set(arch, p)
+	s.laidOut = false // the probabilities' least height follows what they show
 }
 
-// layout places the panels in r, the side bar's rectangle.
+// sideLayoutKey is what a side layout depends on besides the fonts (a new
+// UI scale makes a new sidebar) and the shown pass (setPass lays out
+// again).
+type sideLayoutKey struct {
+	rect     image.Rectangle
+	selected panelID
+}
+
+// layout places the panels in r, the side bar's rectangle; it measures
+// text only when r or the chosen tab changed, since Update and Draw both
+// ask every frame.
 func (s *sidebar) layout(r image.Rectangle, px func(int) int) {
-	s.lay = layoutSide(r, px(8), px(26), s.minHeights(r.Dx()-2*px(8), px), s.selected)
+	k := sideLayoutKey{rect: r, selected: s.selected}
+	if s.laidOut && k == s.layFor {
+		return
+	}
+	s.lay, s.layFor, s.laidOut = layoutSide(r, px(8), px(26), s.minHeights(r.Dx()-2*px(8), px), s.selected), k, true
 }
 
 // minHeights are the least heights of panels width wide, in device pixels.
