@@ -93,6 +93,9 @@ type Geometry struct {
 	// colour scale; WeightScales the per-layer-pair |w| at full strength.
 	Ranges       []float32
 	WeightScales []float32
+	// Fixed, when > 0, replaces every range and weight scale of the next
+	// Build (a view mode with a fixed scale: Derived.Fixed).
+	Fixed float32
 
 	NonFinite int  // NaN or Inf values among this pass's activations and weights
 	Edges     int  // connections in the vertex data
@@ -141,6 +144,11 @@ func (g *Geometry) Build(p *collector.Pass, mode RangeMode) {
 		g.values = append(g.values, layerValues(p, k, len(l.Layers)))
 	}
 	g.Ranges, g.scratch = Ranges(g.values, mode, g.Ranges, g.scratch)
+	if g.Fixed > 0 {
+		for k := range g.Ranges {
+			g.Ranges[k] = g.Fixed
+		}
+	}
 	g.NonFinite = 0
 	g.buildNeurons()
 	g.EdgeVerts, g.edgeWorld = g.EdgeVerts[:0], g.edgeWorld[:0]
@@ -187,7 +195,7 @@ func (g *Geometry) buildNeurons() {
 				v = vals[i]
 			}
 			flag := float32(FlagHidden)
-			if k == len(l.Layers)-1 {
+			if k == len(l.Layers)-1 && g.pass != nil && len(g.pass.Probs) > 0 {
 				flag = FlagOutput
 			}
 			if !Finite(v) {
@@ -248,6 +256,9 @@ func (g *Geometry) buildEdges(p *collector.Pass) {
 		in, out := l.Layers[k].N, l.Layers[k+1].N
 		g.pairEnds(k)
 		scale := g.weightScale(lp.Weight)
+		if g.Fixed > 0 {
+			scale = g.Fixed
+		}
 		g.WeightScales = append(g.WeightScales, scale)
 		pair := Pair{K: k, First: len(g.EdgeVerts) / 4,
 			MinX: l.Layers[k].Bounds.MinX, MaxX: l.Layers[k+1].Bounds.MaxX}
