@@ -99,10 +99,7 @@ func (t *convForward) run(wk, lo, hi int) {
 		im2col(g, t.x[n*in:(n+1)*in], col)
 		yn := t.y[n*out : (n+1)*out]
 		for k := 0; k < g.K; k++ {
-			row := yn[k*hw : (k+1)*hw]
-			for j := range row {
-				row[j] = t.bias[k]
-			}
+			fill(yn[k*hw:(k+1)*hw], t.bias[k])
 		}
 		kernels.Sgemm(false, false, g.K, hw, ckk, t.w, ckk, col, hw, 1, yn, hw)
 	}
@@ -160,5 +157,18 @@ func (t *convBackward) run(wk, lo, hi int) {
 			kernels.Sgemm(true, false, ckk, hw, g.K, t.w, ckk, dyn, hw, 0, dcol, hw)
 			col2im(g, dcol, t.dx[n*in:(n+1)*in])
 		}
+	}
+}
+
+// fill sets every value of row to v by doubling copies, which run at
+// memmove's vector speed where a loop of stores does not: the bias fill
+// was a tenth of an eval-mode forward pass of cnn.
+func fill(row []float32, v float32) {
+	if len(row) == 0 {
+		return
+	}
+	row[0] = v
+	for done := 1; done < len(row); done *= 2 {
+		copy(row[done:], row[:done])
 	}
 }
