@@ -100,15 +100,16 @@ type Geometry struct {
 	// Build (a view mode with a fixed scale: Derived.Fixed).
 	Fixed float32
 
-	NonFinite int // NaN or Inf values among this pass's activations and weights
+	NonFinite int  // NaN or Inf values among this pass's activations and weights
+	Edges     int  // connections in the vertex data
+	AllEdges  int  // connections in the head
+	Full      bool // every fan is drawn whole at every zoom
+	Builds    int  // how many times Build ran: tests prove hover/zoom/pan do not
+
 	// Health says the built pass measured its hidden neurons' health
 	// (collector.Pass.Health); Dead and Saturated count the neurons marked.
 	Health          bool
 	Dead, Saturated int
-	Edges           int  // connections in the vertex data
-	AllEdges        int  // connections in the head
-	Full            bool // every fan is drawn whole at every zoom
-	Builds          int  // how many times Build ran: tests prove hover/zoom/pan do not
 
 	pass *collector.Pass // the pass built, for Related
 	// The ends of one layer pair's connections (pairEnds): x, y per entry.
