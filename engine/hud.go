@@ -276,7 +276,7 @@ func (g *Game) modeLine(id, k int) (tipLine, bool) {
 	case scene.ViewGradients:
 		return tipLine{fmt.Sprintf("∂L/∂b       %+.3e", v), tipTitle}, true
 	case scene.ViewUpdates:
-		return tipLine{"update      " + updateRatio(v) + " ‖Δw‖/‖w‖ of its inputs", tipTitle}, true
+		return tipLine{"update      " + updateRatio(v) + " |ΔW|/|W| of its input weights", tipTitle}, true
 	}
 	ref := -1
 	if s.in.ref != nil {

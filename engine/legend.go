@@ -155,7 +155,7 @@ func (g *Game) legendItems(k legendKey) []legendItem {
 		lo, mid, hi := updateEnds()
 		since := fmt.Sprintf(" since step %d", k.prev)
 		items = append(items, legendItem{
-			caption: "update ‖Δw‖/‖w‖ of a neuron's inputs" + since, short: "neuron update" + since,
+			caption: "neuron update |ΔW|/|W| of its input weights" + since, short: "neuron update" + since,
 			lo: lo, mid: mid, hi: hi,
 			paint: func(t float64) color.RGBA { return toRGBA(scene.Diverging(float32(2*t - 1))) },
 		})

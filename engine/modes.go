@@ -234,9 +234,9 @@ func modeNote(k modeBarKey) (full, short string, warn bool) {
 	}
 	switch k.mode {
 	case scene.ViewGradients:
-		return "∂L/∂w on connections, ∂L/∂b on neurons: the last training step's", "last step's ∂L/∂w, ∂L/∂b", false
+		return "connections by ∂L/∂w, neurons by ∂L/∂b, of the training step before this pass", "last step's ∂L/∂w, ∂L/∂b", false
 	case scene.ViewUpdates:
-		return fmt.Sprintf("|Δw|/|w| from step %d to step %d; 1e-3 is healthy", k.prev, k.step),
+		return fmt.Sprintf("|Δw|/|w| over the %d steps from step %d to %d (about 1e-3 a step is healthy)", k.step-k.prev, k.prev, k.step),
 			fmt.Sprintf("|Δw|/|w| since step %d", k.prev), false
 	case scene.ViewBiases:
 		return "neurons by their bias, connections by weight", "neurons by bias", false

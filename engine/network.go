@@ -181,6 +181,13 @@ func (in viewInput) build(g *scene.Geometry, rm scene.RangeMode) viewShown {
 		}
 	}
 	g.Build(s.pass, rm)
+	if g.Fixed > 0 && len(in.p.Layers) > 0 && len(g.Ranges) > 0 {
+		// The input layer has no weights into it, so a mode's fixed scale
+		// says nothing about it: it keeps the probe's activation on its
+		// own range, as in every other mode.
+		r, _ := scene.Ranges([][]float32{in.p.Layers[0].Input}, scene.PerLayer, nil, nil)
+		g.Ranges[0] = r[0]
+	}
 	return s
 }
 

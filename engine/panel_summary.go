@@ -52,15 +52,21 @@ func (p *SummaryPanel) SetHealth(pass *collector.Pass) {
 	p.cache.invalidate()
 }
 
-// healthText is hidden layer h's counts in the longest wording that fits
-// in w pixels.
-func (p *SummaryPanel) healthText(h int, w float64) string {
-	c := p.health[h]
-	long := "hidden " + strconv.Itoa(h+1) + ": " + strconv.Itoa(c.dead) + " dead, " + strconv.Itoa(c.saturated) + " saturated"
-	if text.Advance(long, p.f.Small) <= w {
+// healthTexts are the hidden layers' counts, one line each, all in the
+// longest wording that fits in w pixels, so that they read alike.
+func (p *SummaryPanel) healthTexts(w float64) []string {
+	long, short := make([]string, len(p.health)), make([]string, len(p.health))
+	fits := true
+	for h, c := range p.health {
+		d, s := strconv.Itoa(c.dead), strconv.Itoa(c.saturated)
+		long[h] = "hidden " + strconv.Itoa(h+1) + ": " + d + " dead, " + s + " saturated"
+		short[h] = fitText("h"+strconv.Itoa(h+1)+": "+d+" dead, "+s+" sat.", p.f.Small, w)
+		fits = fits && text.Advance(long[h], p.f.Small) <= w
+	}
+	if fits {
 		return long
 	}
-	return fitText("h"+strconv.Itoa(h+1)+": "+strconv.Itoa(c.dead)+" dead, "+strconv.Itoa(c.saturated)+" sat.", p.f.Small, w)
+	return short
 }
 
 // NewSummaryPanel makes an empty summary panel.
@@ -244,13 +250,14 @@ func (p *SummaryPanel) render(dst *ebiten.Image) {
 	// The module list: index, then description, column by column.
 	n := len(a.Modules)
 	numW := text.Advance(strconv.Itoa(max(n, 1)), f.Small) + f.px(6)
+	health := p.healthTexts(float64(l.colW))
 	for h := range l.health {
 		c := l.cell(h)
 		col := th.TextDim
 		if p.health[h] != (healthCount{}) {
 			col = th.Warning
 		}
-		drawTextMiddle(dst, p.healthText(h, float64(c.Dx())), f.Small, float64(c.Min.X), c, col, text.AlignStart)
+		drawTextMiddle(dst, health[h], f.Small, float64(c.Min.X), c, col, text.AlignStart)
 	}
 	for k, i := range l.items {
 		c := l.cell(l.health + k)

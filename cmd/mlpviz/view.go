@@ -48,7 +48,7 @@ func (w *windowFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&w.pass, "pass", 0, "start at this `pass` (1 is the first)")
 	fs.Float64Var(&w.zoom, "zoom", 1, "start zoomed in by this `factor` at the centre of the view")
 	fs.IntVar(&w.bench, "bench", 0, "render this many `frames` while panning and zooming along a fixed path, print frame times and exit")
-	fs.StringVar(&w.viewMode, "mode", "activations", "what the network view shows first: activations, gradients, updates, biases or change (keys 1..5, V)")
+	fs.StringVar(&w.viewMode, "mode", "activations", "the view `mode` to start in: activations, gradients, updates, biases or change (keys 1..5, V)")
 }
 
 func (w *windowFlags) options(title string) (engine.Options, error) {
