@@ -222,9 +222,9 @@ func checkRegions(t *testing.T, g *Game) {
 	}
 	segs := map[string]image.Rectangle{}
 	for i, r := range g.modes.bar.segs {
-		segs[modeNames[i]] = r
+		segs[scene.ViewMode(i).String()] = r
 		if r.Empty() || !r.In(g.modeBarRect()) {
-			t.Errorf("mode segment %s %v is not inside the mode bar %v", modeNames[i], r, g.modeBarRect())
+			t.Errorf("mode segment %s %v is not inside the mode bar %v", scene.ViewMode(i).String(), r, g.modeBarRect())
 		}
 	}
 	segs["note"] = g.modes.bar.note

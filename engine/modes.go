@@ -18,12 +18,9 @@ import (
 // shows.
 const modeBarHeight = 26
 
-// The control's names for the modes (scene.ViewModes order): in full, and
-// short for a narrow view.
-var (
-	modeNames = [...]string{"activations", "gradients", "updates", "biases", "change"}
-	modeShort = [...]string{"act", "grad", "upd", "bias", "chg"}
-)
+// modeShort are the control's short names for the modes (scene.ViewModes
+// order), for a narrow view; the full ones are the modes' own (String).
+var modeShort = [...]string{"act", "grad", "upd", "bias", "chg"}
 
 // modeState is the view mode the user chose, the reference pass of the
 // change view, and the control that switches modes.
@@ -51,7 +48,7 @@ type modeBarKey struct {
 
 // modeBar is the laid-out mode bar: one segment per mode, then the note.
 type modeBar struct {
-	segs  [len(modeNames)]image.Rectangle
+	segs  [len(modeShort)]image.Rectangle
 	label int // 0: digit and full name, 1: full name, 2: short name
 	note  image.Rectangle
 }
@@ -116,7 +113,7 @@ func (g *Game) pinReference() {
 // one before), B pins the reference. It reports whether a key was one.
 func (g *Game) handleModeKeys() bool {
 	pressed := inpututil.IsKeyJustPressed
-	n := len(modeNames)
+	n := len(modeShort)
 	for i := range n {
 		if pressed(ebiten.Key1+ebiten.Key(i)) || pressed(ebiten.KeyNumpad1+ebiten.Key(i)) {
 			g.setViewMode(scene.ViewMode(i))
@@ -180,8 +177,8 @@ func (g *Game) layoutModeBar(r image.Rectangle, note float64) modeBar {
 	h := min(int(f.px(20)), r.Dy()-int(f.px(4)))
 	y := r.Min.Y + (r.Dy()-h)/2
 	var b modeBar
-	widths := func(label int) (ws [len(modeNames)]int, total int) {
-		for i := range modeNames {
+	widths := func(label int) (ws [len(modeShort)]int, total int) {
+		for i := range modeShort {
 			w := text.Advance(g.segmentLabel(i, label), f.Small) + 2*segPad
 			ws[i] = int(w + 0.5)
 			total += ws[i]
@@ -209,9 +206,9 @@ func (g *Game) layoutModeBar(r image.Rectangle, note float64) modeBar {
 func (g *Game) segmentLabel(i, form int) string {
 	switch form {
 	case 0:
-		return fmt.Sprintf("%d %s", i+1, modeNames[i])
+		return fmt.Sprintf("%d %s", i+1, scene.ViewMode(i))
 	case 1:
-		return modeNames[i]
+		return scene.ViewMode(i).String()
 	}
 	return modeShort[i]
 }

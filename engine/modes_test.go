@@ -124,7 +124,7 @@ func TestViewModesDraw(t *testing.T) {
 			t.Errorf("%v: no health marks (%d dead) or no key for them in %q", mode, g.net.geom.Dead, legend)
 		}
 		bar := textsIn(texts, g.modeBarRect())
-		if !hasText(bar, modeNames[mode]) || len(bar) < len(modeNames)+1 {
+		if !hasText(bar, mode.String()) || len(bar) < len(modeShort)+1 {
 			t.Errorf("%v: the mode bar says %q; want every mode and a note", mode, bar)
 		}
 	}
@@ -202,6 +202,9 @@ func TestViewModeUnavailable(t *testing.T) {
 // TestModeBarClick: a click on a segment of the control selects its mode;
 // one beside the segments selects none.
 func TestModeBarClick(t *testing.T) {
+	if len(modeShort) != len(scene.ViewModes()) {
+		t.Fatalf("%d short names for %d view modes", len(modeShort), len(scene.ViewModes()))
+	}
 	src := modeSource(t, true, true)
 	defer src.Close()
 	g, err := New(src, Options{Width: 1280, Height: 800, Scale: 1, Pass: 2})
