@@ -274,18 +274,21 @@ func (g *Game) renderModeBar(dst *ebiten.Image) {
 	for i, sr := range b.segs {
 		s := sr.Sub(off)
 		m := scene.ViewMode(i)
-		if m == k.asked {
-			fillRoundedRect(dst, float32(s.Min.X)+1, float32(s.Min.Y)+1, float32(s.Dx())-2, float32(s.Dy())-2, rad, mix(th.Panel, th.Accent, 0.45))
-		} else if i > 0 && scene.ViewMode(i-1) != k.asked {
-			fillRect(dst, float64(s.Min.X), float64(s.Min.Y)+f.px(4), max(1, f.px(1)), float64(s.Dy())-f.px(8), th.Border)
-		}
-		c := th.TextDim
-		if m == k.asked {
-			c = th.Text
-		}
 		unavailable := m == scene.ViewGradients && !k.gradients
-		if unavailable {
+		c := th.TextDim
+		switch {
+		case m == k.asked:
+			fill := mix(th.Panel, th.Accent, 0.45)
+			if unavailable {
+				fill = mix(th.Panel, th.Warning, 0.3)
+			}
+			fillRoundedRect(dst, float32(s.Min.X)+1, float32(s.Min.Y)+1, float32(s.Dx())-2, float32(s.Dy())-2, rad, fill)
+			c = th.Text
+		case unavailable:
 			c = fade(th.TextDim, 0.55)
+		}
+		if m != k.asked && i > 0 && scene.ViewMode(i-1) != k.asked {
+			fillRect(dst, float64(s.Min.X), float64(s.Min.Y)+f.px(4), max(1, f.px(1)), float64(s.Dy())-f.px(8), th.Border)
 		}
 		label := g.segmentLabel(i, b.label)
 		cx := float64(s.Min.X+s.Max.X) / 2
