@@ -83,6 +83,9 @@ func (g *Game) legendNow() legendKey {
 		}
 	}
 	k = max(min(k, last), 0) // a head of one Linear has no hidden layer
+	if s.mode == scene.ViewGradients || s.mode == scene.ViewUpdates || s.mode == scene.ViewBiases {
+		k = max(k, 1) // the input has no gradient, update or bias: it shows its activation
+	}
 	pair := max(k-1, 0)
 	key := legendKey{
 		size: g.legendRect().Size(), mode: n.mode, actLayer: k, actRange: n.ranges[k],
