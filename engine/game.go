@@ -63,6 +63,9 @@ type Options struct {
 	// Bench, when set, measures frame times along a fixed camera path and
 	// closes the window.
 	Bench *BenchPlan
+	// ViewMode is what the network view shows first (keys 1..5 and V
+	// switch).
+	ViewMode scene.ViewMode
 }
 
 // frameClock times frames for the HUD's rate and the camera's easing.
@@ -112,6 +115,7 @@ type Game struct {
 
 	side   *sidebar
 	legend legend
+	modes  modeState
 
 	ptr pointer
 
@@ -161,6 +165,7 @@ func New(src *Source, opt Options) (*Game, error) {
 	g := &Game{
 		opt: opt, src: src, arch: src.Architecture(), theme: th, fonts: fonts, net: net, shown: -1,
 		side: newSidebar(th, fonts), ptr: pointer{hovered: -1, pinned: -1}, hist: metricHistory{plotsFor: -1}, scale: 1,
+		modes: modeState{mode: opt.ViewMode, refAt: -1},
 	}
 	g.tl.delay = min(max(opt.Delay, minDelay), maxDelay)
 	g.tl.live, g.tl.follow = opt.Live, opt.Live
@@ -234,8 +239,10 @@ func (g *Game) setScale(s float64) {
 	g.side.hidden, g.side.selected = hidden, selected
 	g.side.sum.Set(g.arch)
 	g.side.setPass(g.arch, g.pass)
+	g.side.sum.SetHealth(g.pass)
 	g.hist.plotsFor = -1
 	g.hudCache, g.barCache, g.emptyCache, g.bannerCache = panelCache{}, panelCache{}, panelCache{}, panelCache{}
+	g.modes.key, g.modes.cache = modeBarKey{}, panelCache{}
 	g.legend = legend{}
 	g.tooltip = tooltip{}
 	g.net.cam.PixelScale = float32(s)
@@ -273,11 +280,11 @@ func (g *Game) legendRect() image.Rectangle {
 	return image.Rect(v.Min.X, v.Max.Y-g.px(legendHeight), v.Max.X, v.Max.Y)
 }
 
-// netRect is the part of the view the network is fitted into: above the
-// legend, so that the two never overlap until the user pans.
+// netRect is the part of the view the network is fitted into: between the
+// mode bar and the legend, so that none overlap until the user pans.
 func (g *Game) netRect() image.Rectangle {
 	v := g.viewRect()
-	v.Max.Y = g.legendRect().Min.Y
+	v.Min.Y, v.Max.Y = g.modeBarRect().Max.Y, g.legendRect().Min.Y
 	return v
 }
 
@@ -360,8 +367,9 @@ func (g *Game) showPass(i int) {
 		return // the banner shows the error; keep the last good pass
 	}
 	g.pass, g.shown = p, i
-	g.net.setPass(p)
+	g.net.setPass(g.viewInput(i, p))
 	g.side.setPass(g.arch, p)
+	g.side.sum.SetHealth(p)
 	g.tooltip.invalidate()
 }
 
@@ -409,7 +417,7 @@ func (g *Game) handleKeys(now time.Time, n int) {
 		g.tl.changeDelay(delayStep)
 	case pressed(ebiten.KeyG):
 		g.net.mode = 1 - g.net.mode
-		g.net.setPass(g.pass)
+		g.net.rebuild()
 	case pressed(ebiten.Key0), pressed(ebiten.KeyC):
 		g.net.fit()
 	case pressed(ebiten.KeyEqual), pressed(ebiten.KeyKPAdd):
@@ -431,6 +439,7 @@ func (g *Game) handleKeys(now time.Time, n int) {
 			g.rec.err = nil
 			g.startRecording()
 		}
+	case g.handleModeKeys():
 	}
 }
 
@@ -461,6 +470,7 @@ func (g *Game) Draw(screen *ebiten.Image) {
 	screen.Fill(g.theme.Background)
 	g.net.draw(screen)
 	g.drawLayerLabels(screen)
+	g.drawModeBar(screen)
 	g.drawLegend(screen)
 	if r := g.sideRect(); !r.Empty() {
 		g.side.layout(r, g.px)

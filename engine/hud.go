@@ -11,6 +11,7 @@ import (
 	"github.com/hajimehoshi/ebiten/v2"
 	"github.com/hajimehoshi/ebiten/v2/text/v2"
 
+	"github.com/mlpviz/mlpviz/collector"
 	"github.com/mlpviz/mlpviz/scene"
 )
 
@@ -129,7 +130,8 @@ func (g *Game) renderEmpty(dst *ebiten.Image) {
 // its own image only when the neuron or the pass changes.
 type tooltip struct {
 	id, pass int
-	lines    []string
+	from     *collector.Pass // the pass the view colours by (a mode's derived pass)
+	lines    []tipLine
 	valid    bool
 	size     image.Point
 	cache    panelCache
@@ -146,16 +148,19 @@ func (g *Game) drawTooltip(screen *ebiten.Image) {
 		return
 	}
 	t, f := &g.tooltip, g.fonts
-	if !t.valid || t.id != id || t.pass != g.shown {
+	if !t.valid || t.id != id || t.pass != g.shown || t.from != g.net.shown.pass {
 		info, ok := scene.Describe(g.net.layout, g.pass, id, 5)
 		if !ok {
 			return
 		}
-		t.id, t.pass, t.valid = id, g.shown, true
-		t.lines = tooltipLines(info, g.arch.ClassNames)
+		t.id, t.pass, t.from, t.valid = id, g.shown, g.net.shown.pass, true
+		t.lines = tooltipLines(info, g.arch.ClassNames, g.arch.HealthBatch)
+		if l, ok := g.modeLine(id, info.Layer); ok { // what the neuron is coloured by, after its name
+			t.lines = append(t.lines[:1], append([]tipLine{l}, t.lines[1:]...)...)
+		}
 		w := 0.0
 		for _, l := range t.lines {
-			w = math.Max(w, text.Advance(l, f.Mono))
+			w = math.Max(w, text.Advance(l.s, f.Mono))
 		}
 		t.size = image.Pt(int(w)+g.px(20), int((lineHeight(f.Mono)+f.px(2))*float64(len(t.lines)))+g.px(14))
 		t.cache.invalidate()
@@ -197,34 +202,100 @@ func (g *Game) renderTooltip(dst *ebiten.Image) {
 	fillRoundedRect(dst, 0, 0, float32(w), float32(h), float32(f.px(6)), fade(th.Panel, 0.96))
 	fillRect(dst, 0, 0, f.px(3), h, th.Accent)
 	lh := lineHeight(f.Mono) + f.px(2)
+	tones := [...]color.RGBA{tipPlain: th.Text, tipTitle: th.Accent, tipDim: th.TextDim, tipWarn: th.Warning}
 	for j, l := range t.lines {
-		c := th.Text
-		if j == 0 {
-			c = th.Accent
-		} else if j >= 4 {
-			c = th.TextDim
-		}
-		drawText(dst, l, f.Mono, f.px(10), f.px(7)+float64(j)*lh, c, text.AlignStart)
+		drawText(dst, l.s, f.Mono, f.px(10), f.px(7)+float64(j)*lh, tones[l.tone], text.AlignStart)
 	}
 }
 
-func tooltipLines(info scene.NeuronInfo, classes []string) []string {
+// tipLine is one line of the tooltip and how it stands out.
+type tipLine struct {
+	s    string
+	tone int // tipPlain, ...
+}
+
+const (
+	tipPlain = iota
+	tipTitle
+	tipDim
+	tipWarn
+)
+
+// tooltipLines is what the tooltip says about a neuron: its name, values,
+// health over the run's batch of batch images (a hidden neuron of a pass
+// that measured it) and strongest inputs.
+func tooltipLines(info scene.NeuronInfo, classes []string, batch int) []tipLine {
 	name := fmt.Sprintf("%s  ·  neuron %d", info.LayerName, info.Index)
 	if info.Layer > 0 && info.Index < len(classes) && len(info.Top) > 0 && info.LayerName[:6] == "output" {
 		name += "  (" + classes[info.Index] + ")"
 	}
-	lines := []string{name, fmt.Sprintf("activation  %+.4f", info.Activation)}
-	if info.Layer > 0 {
-		lines = append(lines, fmt.Sprintf("pre-act     %+.4f", info.PreAct))
-		if info.HasBias {
-			lines = append(lines, fmt.Sprintf("bias        %+.4f", info.Bias))
+	lines := []tipLine{{name, tipTitle}, {fmt.Sprintf("activation  %+.4f", info.Activation), tipPlain}}
+	if info.Layer == 0 {
+		return lines
+	}
+	lines = append(lines, tipLine{fmt.Sprintf("pre-act     %+.4f", info.PreAct), tipPlain})
+	if info.HasBias {
+		lines = append(lines, tipLine{fmt.Sprintf("bias        %+.4f", info.Bias), tipPlain})
+	}
+	if info.HasHealth {
+		state, tone := "", tipPlain
+		switch {
+		case info.Dead:
+			state, tone = "  · dead", tipWarn
+		case info.Saturated:
+			state, tone = "  · saturated", tipWarn
 		}
-		lines = append(lines, "strongest inputs (w·a):")
-		for _, c := range info.Top {
-			lines = append(lines, fmt.Sprintf("  #%-4d %+.4f = %+.3f × %.3f", c.From, c.Value, c.Weight, c.Input))
-		}
+		lines = append(lines,
+			tipLine{fmt.Sprintf("active for %.0f %% of %d images%s", 100*info.Active, batch, state), tone},
+			tipLine{fmt.Sprintf("mean act    %+.4f over them", info.Mean), tipPlain})
+	}
+	lines = append(lines, tipLine{"strongest inputs (w·a):", tipDim})
+	for _, c := range info.Top {
+		lines = append(lines, tipLine{fmt.Sprintf("  #%-4d %+.4f = %+.3f × %.3f", c.From, c.Value, c.Weight, c.Input), tipDim})
 	}
 	return lines
+}
+
+// modeLine is what neuron id (of layer k) is coloured by in the view mode
+// shown, when that is not its activation or its bias, both in the tooltip
+// anyway; an input has no gradient or update of its own.
+func (g *Game) modeLine(id, k int) (tipLine, bool) {
+	s := &g.net.shown
+	if s.mode == scene.ViewActivations || s.mode == scene.ViewBiases || s.pass == nil || s.in.p != g.pass {
+		return tipLine{}, false
+	}
+	if k == 0 && s.mode != scene.ViewChange {
+		return tipLine{}, false
+	}
+	info, ok := scene.Describe(g.net.layout, s.pass, id, 0)
+	if !ok {
+		return tipLine{}, false
+	}
+	v := info.Activation
+	switch s.mode {
+	case scene.ViewGradients:
+		return tipLine{fmt.Sprintf("∂L/∂b       %+.3e", v), tipTitle}, true
+	case scene.ViewUpdates:
+		return tipLine{"update      " + updateRatio(v) + " |ΔW|/|W| of its input weights", tipTitle}, true
+	}
+	ref := -1
+	if s.in.ref != nil {
+		ref = s.in.ref.Step
+	}
+	return tipLine{fmt.Sprintf("Δ activation %+.4f since step %d", v, ref), tipTitle}, true
+}
+
+// updateRatio writes a value of the updates view (log10 of the ratio over
+// scene.HealthyUpdate, clamped) as the ratio, "≤" or "≥" at the ends.
+func updateRatio(v float32) string {
+	r := scene.HealthyUpdate * math.Pow(10, float64(v))
+	switch {
+	case v <= -scene.UpdateDecades:
+		return fmt.Sprintf("≤ %.0e", r)
+	case v >= scene.UpdateDecades:
+		return fmt.Sprintf("≥ %.0e", r)
+	}
+	return fmt.Sprintf("%.1e", r)
 }
 
 // drawBanner shows a read problem (a damaged file) across the view.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mlpviz/mlpviz/collector"
 	"github.com/mlpviz/mlpviz/collector/runfile"
+	"github.com/mlpviz/mlpviz/scene"
 )
 
 // layoutSizes are the window sizes the layout must hold at: logical size
@@ -75,13 +76,26 @@ func randomPass(a *collector.Architecture, step int, rng *rand.Rand) *collector.
 		}
 		p.Layers = append(p.Layers, lp)
 	}
+	if a.HealthBatch > 0 { // the health of each hidden layer: its first neuron dead, its second saturated
+		for _, s := range a.Head[:len(a.Head)-1] {
+			h := collector.LayerHealth{Mean: make([]float32, s.Out), Active: make([]float32, s.Out), Std: make([]float32, s.Out)}
+			for i := range s.Out {
+				h.Mean[i], h.Active[i], h.Std[i] = rng.Float32(), 0.1+0.8*rng.Float32(), 0.5
+			}
+			h.Active[0], h.Mean[0], h.Std[0] = 0, 0, 0
+			h.Active[1], h.Std[1] = 1, 0
+			p.Health = append(p.Health, h)
+		}
+	}
 	return p
 }
 
-// layoutSource is a two-pass run of model in memory.
+// layoutSource is a two-pass run of model in memory, with neuron health
+// and no gradients.
 func layoutSource(t *testing.T, model string) *Source {
 	t.Helper()
 	a := headArchitecture(model)
+	a.HealthBatch = 256
 	rng := rand.New(rand.NewPCG(1, 2))
 	data, err := runfile.Encode(a, []*collector.Pass{randomPass(a, 50, rng), randomPass(a, 100, rng)}, runfile.Options{})
 	if err != nil {
@@ -102,52 +116,89 @@ type drawnText struct {
 
 // TestLayoutFits draws the whole window for each head at each size and
 // fails when two of its regions or panels overlap, when a text crosses the
-// rectangle it is drawn into, or when two texts overlap. MLPVIZ_LAYOUT_PNG
-// names a folder to save each frame in.
+// rectangle it is drawn into, or when two texts overlap. The passes have
+// neuron health (the legend keys the marks, the summary counts them) and
+// no gradients; cnn is drawn in every view mode (the gradients view then
+// says why it shows activations), the others at 800x600 in the updates
+// view too (a scale with a middle label). MLPVIZ_LAYOUT_PNG names a folder
+// to save each frame in.
 func TestLayoutFits(t *testing.T) {
 	if testLoop == nil {
 		t.Skip("needs a display (run under xvfb-run)")
 	}
 	for _, model := range []string{"cnn", "cnn_large", "cifar10_cnn"} {
-		for _, sz := range layoutSizes {
-			name := fmt.Sprintf("%s_%dx%d@%g", model, sz.w, sz.h, sz.scale)
-			t.Run(name, func(t *testing.T) {
-				src := layoutSource(t, model)
-				defer src.Close()
-				g, err := New(src, Options{Width: sz.w, Height: sz.h, Scale: sz.scale, Pass: 2})
-				if err != nil {
-					t.Fatal(err)
-				}
-				var texts []drawnText
-				var shot *image.RGBA
-				onLoop(t, func() {
-					w, h := g.Layout(sz.w, sz.h)
-					screen := ebiten.NewImage(w, h)
-					defer screen.Deallocate()
-					// Until the pass's geometry is built (a large head builds
-					// on a goroutine).
-					for i := 0; i < 2 || g.net.building; i++ {
-						if err := g.Update(); err != nil {
-							t.Fatal(err)
-						}
-						time.Sleep(time.Millisecond)
-					}
-					g.ptr.hovered, g.ptr.pinned = -1, -1 // wherever the test's pointer is
-					textLog = func(s string, box, clip image.Rectangle) { texts = append(texts, drawnText{s, box, clip}) }
-					defer func() { textLog = nil }()
-					g.Draw(screen)
-					if os.Getenv("MLPVIZ_LAYOUT_PNG") != "" {
-						shot = readImage(screen)
-					}
-				})
-				if dir := os.Getenv("MLPVIZ_LAYOUT_PNG"); dir != "" && shot != nil {
-					savePNGTo(t, shot, filepath.Join(dir, name+".png"))
-				}
-				checkRegions(t, g)
-				checkTexts(t, texts, g)
-			})
+		for i, sz := range layoutSizes {
+			modes := []scene.ViewMode{scene.ViewActivations}
+			switch {
+			case model == "cnn":
+				modes = scene.ViewModes()
+			case i == 0: // the smallest window, where the updates keys crowd most
+				modes = append(modes, scene.ViewUpdates)
+			}
+			for _, mode := range modes {
+				layoutFits(t, model, sz.w, sz.h, sz.scale, mode)
+			}
 		}
 	}
+}
+
+// layoutFits is one case of TestLayoutFits: model at w x h logical
+// pixels and UI scale, in view mode.
+func layoutFits(t *testing.T, model string, w, h int, scale float64, mode scene.ViewMode) {
+	name := fmt.Sprintf("%s_%dx%d@%g_%v", model, w, h, scale, mode)
+	t.Run(name, func(t *testing.T) {
+		src := layoutSource(t, model)
+		defer src.Close()
+		g, err := New(src, Options{Width: w, Height: h, Scale: scale, Pass: 2, ViewMode: mode})
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts, shot := drawWindow(t, g, w, h)
+		if dir := os.Getenv("MLPVIZ_LAYOUT_PNG"); dir != "" && shot != nil {
+			savePNGTo(t, shot, filepath.Join(dir, name+".png"))
+		}
+		checkRegions(t, g)
+		checkTexts(t, texts, g)
+		if !g.net.geom.Health {
+			t.Error("the pass's health is not drawn")
+		}
+		if g.net.shown.in.mode != mode {
+			t.Errorf("the view shows %v, asked for %v", g.net.shown.in.mode, mode)
+		}
+	})
+}
+
+// drawWindow runs g's frames until its pass is drawn and draws the window
+// once more, returning every text drawn and, when MLPVIZ_LAYOUT_PNG is
+// set, the frame.
+func drawWindow(t *testing.T, g *Game, w, h int) (texts []drawnText, shot *image.RGBA) {
+	t.Helper()
+	var failed error
+	onLoop(t, func() {
+		sw, sh := g.Layout(w, h)
+		screen := ebiten.NewImage(sw, sh)
+		defer screen.Deallocate()
+		// Until the pass's geometry is built (a large head builds on a
+		// goroutine).
+		for i := 0; i < 2 || g.net.building; i++ {
+			if err := g.Update(); err != nil {
+				failed = err
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+		g.ptr.hovered, g.ptr.pinned = -1, -1 // wherever the test's pointer is
+		textLog = func(s string, box, clip image.Rectangle) { texts = append(texts, drawnText{s, box, clip}) }
+		defer func() { textLog = nil }()
+		g.Draw(screen)
+		if os.Getenv("MLPVIZ_LAYOUT_PNG") != "" {
+			shot = readImage(screen)
+		}
+	})
+	if failed != nil {
+		t.Fatal(failed)
+	}
+	return texts, shot
 }
 
 // checkRegions fails when the window's parts overlap: the HUD, the view,
@@ -166,6 +217,18 @@ func checkRegions(t *testing.T, g *Game) {
 	if net, leg := g.netRect(), g.legendRect(); !leg.In(g.viewRect()) || net.Overlaps(leg) || net.Dy() < g.viewRect().Dy()/2 {
 		t.Errorf("network %v and legend %v: the legend must sit inside the view %v below a network area of at least half of it", net, leg, g.viewRect())
 	}
+	if bar, net := g.modeBarRect(), g.netRect(); !bar.In(g.viewRect()) || bar.Overlaps(net) || bar.Overlaps(g.legendRect()) || bar.Min.Y != g.viewRect().Min.Y {
+		t.Errorf("mode bar %v: it must sit inside the view %v along its top, above the network %v", bar, g.viewRect(), net)
+	}
+	segs := map[string]image.Rectangle{}
+	for i, r := range g.modes.bar.segs {
+		segs[scene.ViewMode(i).String()] = r
+		if r.Empty() || !r.In(g.modeBarRect()) {
+			t.Errorf("mode segment %s %v is not inside the mode bar %v", scene.ViewMode(i).String(), r, g.modeBarRect())
+		}
+	}
+	segs["note"] = g.modes.bar.note
+	disjoint(t, segs)
 	panels := map[string]image.Rectangle{}
 	for id, r := range g.side.lay.slots {
 		if !r.Empty() {

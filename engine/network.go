@@ -52,7 +52,8 @@ type network struct {
 	picker *scene.Picker
 	cam    *scene.Camera
 	mode   scene.RangeMode
-	pass   *collector.Pass // the newest pass asked for
+	in     viewInput // the newest pass and view mode asked for
+	shown  viewShown // what the shown geometry draws
 
 	neuronShader, edgeShader, bandShader *ebiten.Shader
 	neuronOpts, edgeOpts, bandOpts       ebiten.DrawTrianglesShaderOptions
@@ -65,7 +66,7 @@ type network struct {
 	// swapped in, so the window never waits for a large head.
 	spare    *scene.Geometry
 	building bool
-	built    chan *scene.Geometry
+	built    chan builtView
 	again    bool // another build was asked for while one ran
 	inline   bool // the head is small: build on the spot, within the frame
 
@@ -117,7 +118,7 @@ func newNetwork(arch *collector.Architecture) (*network, error) {
 	}
 	n.layout, n.next, n.geom, n.spare, n.picker = l, l, scene.NewGeometry(l), scene.NewGeometry(l), scene.NewPicker(l)
 	n.neuronShader, n.edgeShader, n.bandShader = ns, es, bs
-	n.built = make(chan *scene.Geometry, 1)
+	n.built = make(chan builtView, 1)
 	n.hovered, n.pinned, n.edgeHover = []float32{-1}, []float32{-1}, []float32{-1}
 	n.lit = make([]float32, 2*litTies)
 	clearLit(n.lit)
@@ -142,10 +143,58 @@ func clearLit(lit []float32) {
 	}
 }
 
-// setPass asks for the geometry of p: built on a goroutine into the spare
+// viewInput is what the view is asked to draw: a pass in a view mode,
+// with the pass before it (ViewUpdates) and the reference (ViewChange).
+type viewInput struct {
+	mode         scene.ViewMode
+	p, prev, ref *collector.Pass
+}
+
+// viewShown is what a built geometry draws: in, asked for, as pass (the
+// mode's derived pass) in mode, which is ViewActivations when in's mode
+// could not be derived; err says why not.
+type viewShown struct {
+	in   viewInput
+	mode scene.ViewMode
+	pass *collector.Pass
+	err  error
+}
+
+// builtView is a geometry built on a goroutine, with what it shows.
+type builtView struct {
+	g     *scene.Geometry
+	shown viewShown
+}
+
+// build fills g for in under range mode rm: the pass derived for in's mode
+// (scene.Derive, with its fixed scale), or, when the pass cannot show that
+// mode (a run without gradients, the first pass's updates), its
+// activations, with the reason.
+func (in viewInput) build(g *scene.Geometry, rm scene.RangeMode) viewShown {
+	s := viewShown{in: in, mode: scene.ViewActivations, pass: in.p}
+	g.Fixed = 0
+	if in.p != nil && in.mode != scene.ViewActivations {
+		if d, err := scene.Derive(in.mode, in.p, in.prev, in.ref); err != nil {
+			s.err = err
+		} else {
+			s.mode, s.pass, g.Fixed = in.mode, d.Pass, d.Fixed
+		}
+	}
+	g.Build(s.pass, rm)
+	if g.Fixed > 0 && len(in.p.Layers) > 0 && len(g.Ranges) > 0 {
+		// The input layer has no weights into it, so a mode's fixed scale
+		// says nothing about it: it keeps the probe's activation on its
+		// own range, as in every other mode.
+		r, _ := scene.Ranges([][]float32{in.p.Layers[0].Input}, scene.PerLayer, nil, nil)
+		g.Ranges[0] = r[0]
+	}
+	return s
+}
+
+// setPass asks for the geometry of in: built on a goroutine into the spare
 // geometry, and shown once ready (poll). Vertex data changes only here.
-func (n *network) setPass(p *collector.Pass) {
-	n.pass = p
+func (n *network) setPass(in viewInput) {
+	n.in = in
 	n.rebuild()
 }
 
@@ -154,7 +203,7 @@ func (n *network) setPass(p *collector.Pass) {
 func (n *network) rebuild() {
 	if n.inline { // a few milliseconds: the switch shows in this very frame
 		n.geom.Layout = n.next
-		n.geom.Build(n.pass, n.mode)
+		n.shown = n.in.build(n.geom, n.mode)
 		n.adopt()
 		return
 	}
@@ -163,19 +212,18 @@ func (n *network) rebuild() {
 		return
 	}
 	n.building = true
-	g, p, mode := n.spare, n.pass, n.mode
+	g, in, mode := n.spare, n.in, n.mode
 	g.Layout = n.next
 	go func() {
-		g.Build(p, mode)
-		n.built <- g
+		n.built <- builtView{g, in.build(g, mode)}
 	}()
 }
 
 // poll swaps in a finished geometry and reports whether it did.
 func (n *network) poll() bool {
 	select {
-	case g := <-n.built:
-		n.spare, n.geom = n.geom, g
+	case b := <-n.built:
+		n.spare, n.geom, n.shown = n.geom, b.g, b.shown
 		n.building = false
 		n.adopt()
 		if n.again {

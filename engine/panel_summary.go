@@ -18,14 +18,55 @@ import (
 // short line each ("Conv2d 1→8 3x3"). The head's Linear layers, the part
 // the window draws, are in the accent colour; layers without weights are
 // dimmed so the eye finds the ones that learn. Long models flow into a
-// second column, and what still does not fit ends in "… N more".
+// second column, and what still does not fit ends in "… N more". When the
+// shown pass measured its neurons' health, the list starts with each
+// hidden layer's count of dead and saturated neurons.
 type SummaryPanel struct {
 	th    *Theme
 	f     *Fonts
 	cache panelCache
 
-	has  bool
-	arch collector.Architecture // a deep copy of what is shown
+	has    bool
+	arch   collector.Architecture // a deep copy of what is shown
+	health []healthCount          // per hidden layer of the shown pass; nil: no health
+}
+
+// healthCount is how many neurons of one hidden layer are dead and
+// saturated (collector.LayerHealth.Counts).
+type healthCount struct{ dead, saturated int }
+
+// SetHealth shows the health counts of pass p (nil, or a pass without
+// health: none); it renders again only when they change.
+func (p *SummaryPanel) SetHealth(pass *collector.Pass) {
+	var hc []healthCount
+	if pass != nil {
+		dead, sat := pass.HealthCounts()
+		for h := range dead {
+			hc = append(hc, healthCount{dead[h], sat[h]})
+		}
+	}
+	if slices.Equal(hc, p.health) {
+		return
+	}
+	p.health = hc
+	p.cache.invalidate()
+}
+
+// healthTexts are the hidden layers' counts, one line each, all in the
+// longest wording that fits in w pixels, so that they read alike.
+func (p *SummaryPanel) healthTexts(w float64) []string {
+	long, short := make([]string, len(p.health)), make([]string, len(p.health))
+	fits := true
+	for h, c := range p.health {
+		d, s := strconv.Itoa(c.dead), strconv.Itoa(c.saturated)
+		long[h] = "hidden " + strconv.Itoa(h+1) + ": " + d + " dead, " + s + " saturated"
+		short[h] = fitText("h"+strconv.Itoa(h+1)+": "+d+" dead, "+s+" sat.", p.f.Small, w)
+		fits = fits && text.Advance(long[h], p.f.Small) <= w
+	}
+	if fits {
+		return long
+	}
+	return short
 }
 
 // NewSummaryPanel makes an empty summary panel.
@@ -87,6 +128,7 @@ type summaryLayout struct {
 	list              image.Rectangle
 	rowH, cols, rows  int
 	colW, colGap      int
+	health            int    // cells before the modules: one per hidden layer's health counts
 	items             []int  // indices of the modules listed, in order
 	note              string // the last cell's note on what is left out, or ""
 }
@@ -140,8 +182,13 @@ func (p *SummaryPanel) layout(size image.Point) summaryLayout {
 	l.colGap = int(f.px(12))
 	maxRows := max(1, l.list.Dy()/max(1, l.rowH))
 	maxCols := max(1, (l.list.Dx()+l.colGap)/(int(f.px(120))+l.colGap))
-	l.items, l.note = summaryItems(p.arch.Modules, maxRows*maxCols)
-	cells := len(l.items)
+	// The health counts come first, while they leave room for a module.
+	l.health = len(p.health)
+	if l.health >= maxRows*maxCols {
+		l.health = 0
+	}
+	l.items, l.note = summaryItems(p.arch.Modules, maxRows*maxCols-l.health)
+	cells := l.health + len(l.items)
 	if l.note != "" {
 		cells++
 	}
@@ -203,19 +250,28 @@ func (p *SummaryPanel) render(dst *ebiten.Image) {
 	// The module list: index, then description, column by column.
 	n := len(a.Modules)
 	numW := text.Advance(strconv.Itoa(max(n, 1)), f.Small) + f.px(6)
+	health := p.healthTexts(float64(l.colW))
+	for h := range l.health {
+		c := l.cell(h)
+		col := th.TextDim
+		if p.health[h] != (healthCount{}) {
+			col = th.Warning
+		}
+		drawTextMiddle(dst, health[h], f.Small, float64(c.Min.X), c, col, text.AlignStart)
+	}
 	for k, i := range l.items {
-		c := l.cell(k)
+		c := l.cell(l.health + k)
 		m := a.Modules[i]
 		drawTextMiddle(dst, strconv.Itoa(i+1), f.Small, float64(c.Min.X)+numW-f.px(6), c, fade(th.TextDim, 0.7), text.AlignEnd)
 		desc := fitText(describeModule(m), f.Small, float64(c.Dx())-numW)
 		drawTextMiddle(dst, desc, f.Small, float64(c.Min.X)+numW, c, p.moduleColor(m), text.AlignStart)
 	}
 	if l.note != "" {
-		c := l.cell(len(l.items))
+		c := l.cell(l.health + len(l.items))
 		drawTextMiddle(dst, fitText(l.note, f.Small, float64(c.Dx())-numW), f.Small, float64(c.Min.X)+numW, c, th.TextDim, text.AlignStart)
 	}
 	if n == 0 {
-		drawTextMiddle(dst, "no modules recorded", f.Small, float64(l.list.Min.X), l.cell(0), th.TextDim, text.AlignStart)
+		drawTextMiddle(dst, "no modules recorded", f.Small, float64(l.list.Min.X), l.cell(l.health), th.TextDim, text.AlignStart)
 	}
 }
 

@@ -44,6 +44,7 @@ func (g *Game) handleMouse(now time.Time, n int) {
 		case pt.In(g.bar.slider.Inset(-6)):
 			g.tl.drag = true
 		case g.side.click(pt):
+		case g.clickModeBar(pt):
 		case inView:
 			g.ptr.pressedInView, g.ptr.dragging, g.ptr.dragFrom = true, false, pt
 		}

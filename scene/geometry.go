@@ -19,11 +19,14 @@ type Vertex struct {
 	Custom0, Custom1, Custom2, Custom3 float32
 }
 
-// Neuron flags (Custom3 of a neuron vertex).
+// Neuron flags (Custom3 of a neuron vertex). A dead or saturated neuron
+// is coloured as a hidden one, with a mark over it (shaders/neurons.kage).
 const (
-	FlagHidden   = 0 // coloured by activation on the diverging scale
-	FlagOutput   = 1 // coloured by probability
-	FlagNonFinal = 2 // NaN or ±Inf: drawn in its own colour
+	FlagHidden    = 0 // coloured by activation on the diverging scale
+	FlagOutput    = 1 // coloured by probability
+	FlagNonFinal  = 2 // NaN or ±Inf: drawn in its own colour
+	FlagDead      = 3 // hidden, dead over the health batch (collector.LayerHealth.Dead): crossed out
+	FlagSaturated = 4 // hidden, saturated over the health batch (collector.LayerHealth.Saturated): ringed
 )
 
 const (
@@ -103,6 +106,11 @@ type Geometry struct {
 	Full      bool // every fan is drawn whole at every zoom
 	Builds    int  // how many times Build ran: tests prove hover/zoom/pan do not
 
+	// Health says the built pass measured its hidden neurons' health
+	// (collector.Pass.Health); Dead and Saturated count the neurons marked.
+	Health          bool
+	Dead, Saturated int
+
 	pass *collector.Pass // the pass built, for Related
 	// The ends of one layer pair's connections (pairEnds): x, y per entry.
 	srcBase, srcOff, dstBase, dstOff []float32
@@ -149,7 +157,7 @@ func (g *Geometry) Build(p *collector.Pass, mode RangeMode) {
 			g.Ranges[k] = g.Fixed
 		}
 	}
-	g.NonFinite = 0
+	g.NonFinite, g.Health, g.Dead, g.Saturated = 0, false, 0, 0
 	g.buildNeurons()
 	g.EdgeVerts, g.edgeWorld = g.EdgeVerts[:0], g.edgeWorld[:0]
 	g.BandVerts, g.bandWorld = g.BandVerts[:0], g.bandWorld[:0]
@@ -186,6 +194,8 @@ func (g *Geometry) buildNeurons() {
 	for k := range l.Layers {
 		ll := &l.Layers[k]
 		vals := g.values[k]
+		health := layerHealth(l, g.pass, k)
+		g.Health = g.Health || health != nil
 		for i := 0; i < ll.N; i++ {
 			id := ll.First + i
 			x, y := l.Pos(k, i)
@@ -198,9 +208,16 @@ func (g *Geometry) buildNeurons() {
 			if k == len(l.Layers)-1 && g.pass != nil && len(g.pass.Probs) > 0 {
 				flag = FlagOutput
 			}
-			if !Finite(v) {
+			switch {
+			case !Finite(v):
 				flag, v = FlagNonFinal, 0
 				g.NonFinite++
+			case health != nil && health.Dead(i):
+				flag = FlagDead
+				g.Dead++
+			case health != nil && health.Saturated(i):
+				flag = FlagSaturated
+				g.Saturated++
 			}
 			for c := 0; c < 4; c++ {
 				g.NeuronVerts[4*id+c] = Vertex{

@@ -24,6 +24,27 @@ type NeuronInfo struct {
 	Bias         float32 // NaN for the first layer's inputs
 	HasBias      bool
 	Top          []Contribution // strongest incoming w·a, largest |w·a| first
+
+	// Health over the run's health batch, for a hidden neuron of a pass
+	// that measured it (collector.Pass.Health).
+	HasHealth       bool
+	Mean            float32 // its mean activation
+	Active          float32 // the fraction of the images it was active for, 0..1
+	Dead, Saturated bool    // by collector's one rule (LayerHealth.Dead, Saturated)
+}
+
+// layerHealth is the health of layer k's neurons in pass p, or nil: only
+// hidden layers have one (Health[k-1] is about layer k), and only when its
+// sizes match the layer's.
+func layerHealth(l *Layout, p *collector.Pass, k int) *collector.LayerHealth {
+	if p == nil || k < 1 || k >= len(l.Layers)-1 || k-1 >= len(p.Health) {
+		return nil
+	}
+	h := &p.Health[k-1]
+	if n := l.Layers[k].N; len(h.Active) != n || len(h.Mean) != n || len(h.Std) != n {
+		return nil
+	}
+	return h
 }
 
 // Describe gathers the tooltip for global neuron id in pass p, with up to
@@ -40,6 +61,10 @@ func Describe(l *Layout, p *collector.Pass, id, top int) (NeuronInfo, bool) {
 	}
 	if k == 0 {
 		return info, true
+	}
+	if h := layerHealth(l, p, k); h != nil {
+		info.HasHealth, info.Mean, info.Active = true, h.Mean[i], h.Active[i]
+		info.Dead, info.Saturated = h.Dead(i), h.Saturated(i)
 	}
 	lp := &p.Layers[k-1]
 	in := l.Layers[k-1].N

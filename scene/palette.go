@@ -10,6 +10,12 @@ var (
 
 	weightNegative = [3]float32{0.32, 0.55, 0.95}
 	weightPositive = [3]float32{0.95, 0.33, 0.3}
+
+	// The marks over unhealthy hidden neurons (FlagDead, FlagSaturated):
+	// a dark cross through a dead one, a green ring inside a saturated one,
+	// colours that the blue-white-red scale never takes.
+	markDead      = [3]float32{0.08, 0.08, 0.1}
+	markSaturated = [3]float32{0.3, 0.86, 0.5}
 )
 
 // Diverging is a neuron's colour for t in -1..1 (value over its layer's

@@ -23,6 +23,8 @@ func TestPaletteMatchesShaders(t *testing.T) {
 		{"neurons.kage red", shaders.Neurons, scaleRed},
 		{"edges.kage negative", shaders.Edges, weightNegative},
 		{"edges.kage positive", shaders.Edges, weightPositive},
+		{"neurons.kage dead mark", shaders.Neurons, markDead},
+		{"neurons.kage saturated mark", shaders.Neurons, markSaturated},
 	} {
 		if !bytes.Contains(c.src, vec(c.colour)) {
 			t.Errorf("%s: the shader has no %s; palette.go and the shader disagree", c.name, vec(c.colour))

@@ -30,6 +30,7 @@ type windowFlags struct {
 	fullscreen                   bool
 	pass                         int
 	scale                        float64
+	viewMode                     string
 }
 
 func (w *windowFlags) register(fs *flag.FlagSet) {
@@ -47,6 +48,7 @@ func (w *windowFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&w.pass, "pass", 0, "start at this `pass` (1 is the first)")
 	fs.Float64Var(&w.zoom, "zoom", 1, "start zoomed in by this `factor` at the centre of the view")
 	fs.IntVar(&w.bench, "bench", 0, "render this many `frames` while panning and zooming along a fixed path, print frame times and exit")
+	fs.StringVar(&w.viewMode, "mode", "activations", "the view `mode` to start in: activations, gradients, updates, biases or change (keys 1..5, V)")
 }
 
 func (w *windowFlags) options(title string) (engine.Options, error) {
@@ -77,9 +79,13 @@ func (w *windowFlags) options(title string) (engine.Options, error) {
 	if w.frames < 1 {
 		return engine.Options{}, usageError{fmt.Sprintf("--frames must be at least 1, got %d", w.frames)}
 	}
+	viewMode, ok := parseViewMode(w.viewMode)
+	if !ok {
+		return engine.Options{}, usageError{fmt.Sprintf("--mode must be activations, gradients, updates, biases or change, got %q", w.viewMode)}
+	}
 	opt := engine.Options{
 		Title: title, Width: w.width, Height: w.height, Delay: time.Duration(w.delayMS) * time.Millisecond,
-		RangeMode: mode, Zoom: w.zoom, Record: w.record, FPS: w.fps, Fullscreen: w.fullscreen, Pass: w.pass, Scale: w.scale,
+		RangeMode: mode, ViewMode: viewMode, Zoom: w.zoom, Record: w.record, FPS: w.fps, Fullscreen: w.fullscreen, Pass: w.pass, Scale: w.scale,
 	}
 	if w.screenshot != "" {
 		opt.Shot = &engine.ShotPlan{Path: w.screenshot, Frames: w.frames, Hover: w.hover}
@@ -88,6 +94,16 @@ func (w *windowFlags) options(title string) (engine.Options, error) {
 		opt.Bench = &engine.BenchPlan{Frames: w.bench}
 	}
 	return opt, nil
+}
+
+// parseViewMode finds the view mode called name (scene.ViewMode's String).
+func parseViewMode(name string) (scene.ViewMode, bool) {
+	for _, m := range scene.ViewModes() {
+		if m.String() == name {
+			return m, true
+		}
+	}
+	return 0, false
 }
 
 func runView(args []string, stdout, stderr io.Writer) error {
