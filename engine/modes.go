@@ -233,8 +233,8 @@ func modeNote(k modeBarKey) (full, short string, warn bool) {
 	case scene.ViewGradients:
 		return "connections by ∂L/∂w, neurons by ∂L/∂b, of the training step before this pass", "last step's ∂L/∂w, ∂L/∂b", false
 	case scene.ViewUpdates:
-		return fmt.Sprintf("|Δw|/|w| over the %d steps from step %d to %d (about 1e-3 a step is healthy)", k.step-k.prev, k.prev, k.step),
-			fmt.Sprintf("|Δw|/|w| since step %d", k.prev), false
+		return fmt.Sprintf("|Δw|/|w| per step, over the %d steps from step %d to %d (about 1e-3 is healthy)", k.step-k.prev, k.prev, k.step),
+			fmt.Sprintf("|Δw|/|w| a step since %d", k.prev), false
 	case scene.ViewBiases:
 		return "neurons by their bias, connections by weight", "neurons by bias", false
 	case scene.ViewChange:

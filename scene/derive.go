@@ -19,8 +19,9 @@ const (
 	ViewActivations ViewMode = iota
 	// ViewGradients: connections by the last step's ∂L/∂w, neurons by ∂L/∂b.
 	ViewGradients
-	// ViewUpdates: connections by |Δw|/|w| since the pass before, neurons
-	// by ‖ΔW‖/‖W‖ of their incoming row, on a log scale around 1e-3.
+	// ViewUpdates: connections by |Δw|/|w| per step since the pass before,
+	// neurons by ‖ΔW‖/‖W‖ per step of their incoming row, on a log scale
+	// around 1e-3.
 	ViewUpdates
 	// ViewBiases: neurons by their bias, connections by weight.
 	ViewBiases
@@ -158,10 +159,17 @@ func biases(p *collector.Pass) Derived {
 	return Derived{Pass: q}
 }
 
-// updates holds log10(|Δw|/|w| / HealthyUpdate) per connection and, per
-// neuron, the same of its incoming row's norms, clamped to ±UpdateDecades.
+// updates holds log10(r / HealthyUpdate) per connection, where r is
+// |Δw|/|w| per training step, and, per neuron, the same of its incoming
+// row's norms, clamped to ±UpdateDecades. Passes lie --interval steps
+// apart: the change between them is divided by the steps between them, so
+// that 1e-3 means what practitioners mean by it, a step's update. (Adam's
+// steps mostly keep their direction over a few dozen steps, so their sum
+// grows about linearly; a random walk would grow as the square root, and
+// would read low here.)
 func updates(p, prev *collector.Pass) Derived {
 	q := frame(p)
+	perStep := 1 / float64(max(p.Step-prev.Step, 1))
 	values := make([][]float32, len(p.Layers))
 	for k, l := range p.Layers {
 		w, w0 := l.Weight, prev.Layers[k].Weight
@@ -173,11 +181,11 @@ func updates(p, prev *collector.Pass) Derived {
 			var dd, ww float64
 			for j := o * in; j < (o+1)*in; j++ {
 				d := float64(w[j]) - float64(w0[j])
-				ratio[j] = updateScale(math.Abs(d), math.Abs(float64(w[j])))
+				ratio[j] = updateScale(math.Abs(d)*perStep, math.Abs(float64(w[j])))
 				dd += d * d
 				ww += float64(w[j]) * float64(w[j])
 			}
-			rows[o] = updateScale(math.Sqrt(dd), math.Sqrt(ww))
+			rows[o] = updateScale(math.Sqrt(dd)*perStep, math.Sqrt(ww))
 		}
 		q.Layers[k].Weight = ratio
 		values[k] = rows
