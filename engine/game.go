@@ -63,6 +63,8 @@ type Options struct {
 	// Bench, when set, measures frame times along a fixed camera path and
 	// closes the window.
 	Bench *BenchPlan
+	// Compare, when set, shows a second run with the first (compare.go).
+	Compare *Compare
 }
 
 // frameClock times frames for the HUD's rate and the camera's easing.
@@ -138,6 +140,8 @@ type Game struct {
 	idle idleWatch
 
 	rec recording
+
+	cmp *comparison // the second run of a window of two, or nil
 }
 
 // New makes the window's game for a source.
@@ -172,6 +176,11 @@ func New(src *Source, opt Options) (*Game, error) {
 	}
 	g.side.sum.Set(g.arch)
 	g.side.setPass(g.arch, nil)
+	if opt.Compare != nil {
+		if g.cmp, err = newComparison(opt.Compare, g.arch, opt.RangeMode); err != nil {
+			return nil, err
+		}
+	}
 	return g, nil
 }
 
@@ -276,6 +285,9 @@ func (g *Game) legendRect() image.Rectangle {
 // netRect is the part of the view the network is fitted into: above the
 // legend, so that the two never overlap until the user pans.
 func (g *Game) netRect() image.Rectangle {
+	if g.cmp != nil {
+		return g.compareNetRect()
+	}
 	v := g.viewRect()
 	v.Max.Y = g.legendRect().Min.Y
 	return v
@@ -349,6 +361,7 @@ func (g *Game) Update() error {
 		g.ptr.hovered = g.opt.Shot.Hover
 	}
 	g.net.setHover(g.ptr.hovered, g.ptr.pinned)
+	moving = g.updateCompare(now) || moving
 	g.idle.update(g, now, moving)
 	return nil
 }
@@ -360,7 +373,7 @@ func (g *Game) showPass(i int) {
 		return // the banner shows the error; keep the last good pass
 	}
 	g.pass, g.shown = p, i
-	g.net.setPass(p)
+	g.setNetPass(p)
 	g.side.setPass(g.arch, p)
 	g.tooltip.invalidate()
 }
@@ -409,7 +422,7 @@ func (g *Game) handleKeys(now time.Time, n int) {
 		g.tl.changeDelay(delayStep)
 	case pressed(ebiten.KeyG):
 		g.net.mode = 1 - g.net.mode
-		g.net.setPass(g.pass)
+		g.setNetPass(g.pass)
 	case pressed(ebiten.Key0), pressed(ebiten.KeyC):
 		g.net.fit()
 	case pressed(ebiten.KeyEqual), pressed(ebiten.KeyKPAdd):
@@ -424,6 +437,8 @@ func (g *Game) handleKeys(now time.Time, n int) {
 		g.side.hidden = !g.side.hidden
 	case pressed(ebiten.KeyTab):
 		g.side.nextTab()
+	case pressed(ebiten.KeyD):
+		g.switchCompare()
 	case pressed(ebiten.KeyR):
 		if g.rec.video != nil {
 			g.stopRecording()
@@ -459,7 +474,7 @@ func (g *Game) Draw(screen *ebiten.Image) {
 		g.clock.fpsShown, g.clock.fpsAt = g.clock.fps, now
 	}
 	screen.Fill(g.theme.Background)
-	g.net.draw(screen)
+	g.drawNets(screen)
 	g.drawLayerLabels(screen)
 	g.drawLegend(screen)
 	if r := g.sideRect(); !r.Empty() {
@@ -468,14 +483,14 @@ func (g *Game) Draw(screen *ebiten.Image) {
 	}
 	g.drawTimeline(screen)
 	g.drawHUD(screen)
-	g.drawTooltip(screen)
+	g.drawTooltips(screen)
 	g.drawBanner(screen)
 	g.recordFrame(screen)
 	g.drawRecording(screen)
 	g.frames++
 	// A live training screenshot waits for its first pass; a file with no
 	// passes is captured as it is.
-	ready := !g.net.building // a screenshot shows the pass, not the one before it
+	ready := !g.net.building && g.compareReady() // a screenshot shows the pass, not the one before it
 	if ready && (g.pass != nil || (g.src.Len() == 0 && (g.src.Closed() || !g.opt.WaitForPass))) {
 		g.shotFrames++
 	}

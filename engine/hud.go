@@ -26,11 +26,12 @@ type hudState struct {
 	hasPass, hasStatus            bool
 	mode                          scene.RangeMode
 	nonFinite, edges, all, builds int
+	compare                       hudCompare // a window of two: its layout, B's step
 }
 
 func (g *Game) hudNow() hudState {
 	h := hudState{width: g.width, fps: int(math.Round(g.clock.fpsShown)), idle: g.idle.idle, recording: g.rec.video != nil || g.opt.Render != nil, mode: g.net.mode, builds: g.net.geom.Builds,
-		nonFinite: g.net.geom.NonFinite, edges: g.net.geom.Edges, all: g.net.geom.AllEdges}
+		nonFinite: g.net.geom.NonFinite, edges: g.net.geom.Edges, all: g.net.geom.AllEdges, compare: g.hudCompareNow()}
 	if g.opt.Status != nil {
 		st := g.opt.Status()
 		h.hasStatus, h.ips, h.state = true, int(math.Round(st.ImagesPerSecond)), st.State
@@ -95,6 +96,7 @@ func (g *Game) renderHUD(dst *ebiten.Image) {
 		item(fmt.Sprintf("epoch %d", h.epoch), dim)
 		item(fmt.Sprintf("step %d", h.step), dim)
 	}
+	g.hudCompareItems(h.compare, item)
 	item("range "+h.mode.String()+" (G)", dim)
 	if h.builds > 0 {
 		if h.nonFinite > 0 {

@@ -80,10 +80,20 @@ func randomPass(a *collector.Architecture, step int, rng *rand.Rand) *collector.
 
 // layoutSource is a two-pass run of model in memory.
 func layoutSource(t *testing.T, model string) *Source {
+	return stepSource(t, model, 1, 50, 100)
+}
+
+// stepSource is a run of model in memory with a random pass at each of
+// steps, drawn from seed.
+func stepSource(t *testing.T, model string, seed uint64, steps ...int) *Source {
 	t.Helper()
 	a := headArchitecture(model)
-	rng := rand.New(rand.NewPCG(1, 2))
-	data, err := runfile.Encode(a, []*collector.Pass{randomPass(a, 50, rng), randomPass(a, 100, rng)}, runfile.Options{})
+	rng := rand.New(rand.NewPCG(seed, 2))
+	var passes []*collector.Pass
+	for _, s := range steps {
+		passes = append(passes, randomPass(a, s, rng))
+	}
+	data, err := runfile.Encode(a, passes, runfile.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,52 +110,96 @@ type drawnText struct {
 	box, clip image.Rectangle
 }
 
-// TestLayoutFits draws the whole window for each head at each size and
-// fails when two of its regions or panels overlap, when a text crosses the
-// rectangle it is drawn into, or when two texts overlap. MLPVIZ_LAYOUT_PNG
-// names a folder to save each frame in.
+// TestLayoutFits draws the whole window for each head at each size, alone
+// and as a window of two runs in both layouts, and fails when two of its
+// regions or panels overlap, when a text crosses the rectangle it is drawn
+// into, or when two texts overlap. MLPVIZ_LAYOUT_PNG names a folder to
+// save each frame in.
 func TestLayoutFits(t *testing.T) {
 	if testLoop == nil {
 		t.Skip("needs a display (run under xvfb-run)")
 	}
+	two := map[string]CompareLayout{"_side": SideBySide, "_diff": Difference}
 	for _, model := range []string{"cnn", "cnn_large", "cifar10_cnn"} {
 		for _, sz := range layoutSizes {
-			name := fmt.Sprintf("%s_%dx%d@%g", model, sz.w, sz.h, sz.scale)
-			t.Run(name, func(t *testing.T) {
-				src := layoutSource(t, model)
-				defer src.Close()
-				g, err := New(src, Options{Width: sz.w, Height: sz.h, Scale: sz.scale, Pass: 2})
-				if err != nil {
-					t.Fatal(err)
+			for _, cmp := range []string{"", "_side", "_diff"} {
+				if cmp != "" && model == "cifar10_cnn" && sz.scale == 1 && sz.w < 1920 {
+					continue // the heaviest head twice: its largest sizes are enough
 				}
-				var texts []drawnText
-				var shot *image.RGBA
-				onLoop(t, func() {
-					w, h := g.Layout(sz.w, sz.h)
-					screen := ebiten.NewImage(w, h)
-					defer screen.Deallocate()
-					// Until the pass's geometry is built (a large head builds
-					// on a goroutine).
-					for i := 0; i < 2 || g.net.building; i++ {
-						if err := g.Update(); err != nil {
-							t.Fatal(err)
-						}
-						time.Sleep(time.Millisecond)
-					}
-					g.ptr.hovered, g.ptr.pinned = -1, -1 // wherever the test's pointer is
-					textLog = func(s string, box, clip image.Rectangle) { texts = append(texts, drawnText{s, box, clip}) }
-					defer func() { textLog = nil }()
-					g.Draw(screen)
-					if os.Getenv("MLPVIZ_LAYOUT_PNG") != "" {
-						shot = readImage(screen)
-					}
+				name := fmt.Sprintf("%s_%dx%d@%g%s", model, sz.w, sz.h, sz.scale, cmp)
+				t.Run(name, func(t *testing.T) {
+					layoutFits(t, model, sz.w, sz.h, sz.scale, cmp != "", two[cmp], name)
 				})
-				if dir := os.Getenv("MLPVIZ_LAYOUT_PNG"); dir != "" && shot != nil {
-					savePNGTo(t, shot, filepath.Join(dir, name+".png"))
-				}
-				checkRegions(t, g)
-				checkTexts(t, texts, g)
-			})
+			}
+		}
+	}
+}
+
+// layoutFits draws one window of TestLayoutFits at w×h logical pixels and
+// UI scale, and checks it; with two it is a window of two runs in layout.
+// name names the PNG MLPVIZ_LAYOUT_PNG asks for.
+func layoutFits(t *testing.T, model string, w, h int, scale float64, two bool, layout CompareLayout, name string) {
+	src := layoutSource(t, model)
+	defer src.Close()
+	opt := Options{Width: w, Height: h, Scale: scale, Pass: 2}
+	if two {
+		b := stepSource(t, model, 7, 40, 80, 120)
+		defer b.Close()
+		opt.Compare = &Compare{B: b, NameA: "a-run-with-a-long-name.mlpv", NameB: "b.mlpv", Layout: layout}
+	}
+	g, err := New(src, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts []drawnText
+	var shot *image.RGBA
+	onLoop(t, func() {
+		sw, sh := g.Layout(w, h)
+		screen := ebiten.NewImage(sw, sh)
+		defer screen.Deallocate()
+		// Until the pass's geometry is built (a large head builds on a
+		// goroutine), and run B's too.
+		for i := 0; i < 2 || g.net.building || !g.compareReady(); i++ {
+			if err := g.Update(); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		g.ptr.hovered, g.ptr.pinned = -1, -1 // wherever the test's pointer is
+		textLog = func(s string, box, clip image.Rectangle) { texts = append(texts, drawnText{s, box, clip}) }
+		defer func() { textLog = nil }()
+		g.Draw(screen)
+		if os.Getenv("MLPVIZ_LAYOUT_PNG") != "" {
+			shot = readImage(screen)
+		}
+	})
+	if dir := os.Getenv("MLPVIZ_LAYOUT_PNG"); dir != "" && shot != nil {
+		savePNGTo(t, shot, filepath.Join(dir, name+".png"))
+	}
+	checkRegions(t, g)
+	checkTexts(t, texts, g)
+	if two {
+		checkCompareRegions(t, g)
+	}
+}
+
+// checkCompareRegions fails when a window of two runs' title rows and
+// network areas leave the view, overlap each other or the legend, or when
+// the two halves differ in size (one camera serves both).
+func checkCompareRegions(t *testing.T, g *Game) {
+	t.Helper()
+	a := g.compareAreas()
+	rects := map[string]image.Rectangle{"legend": g.legendRect(), "title A": a.title[0], "network A": a.net[0]}
+	if g.cmp.layout == SideBySide {
+		rects["title B"], rects["network B"] = a.title[1], a.net[1]
+		if a.net[0].Size() != a.net[1].Size() {
+			t.Errorf("the halves' networks are %v and %v: they must be the same size", a.net[0].Size(), a.net[1].Size())
+		}
+	}
+	disjoint(t, rects)
+	for name, r := range rects {
+		if !r.In(g.viewRect()) || r.Empty() {
+			t.Errorf("%s %v is empty or not inside the view %v", name, r, g.viewRect())
 		}
 	}
 }
