@@ -356,6 +356,26 @@ func (g *Game) updateComparePlots() bool {
 	return true
 }
 
+// bannerArea is where the banner of a read problem goes: the view, below
+// the title rows of a window of two, which name the runs.
+func (g *Game) bannerArea() image.Rectangle {
+	v := g.viewRect()
+	if g.cmp != nil {
+		v.Min.Y = g.compareAreas().title[0].Max.Y
+	}
+	return v
+}
+
+// runErr is the read problem the banner shows: A's, else B's (whose
+// messages name its file).
+func (g *Game) runErr() error {
+	err := g.src.Err()
+	if err == nil && g.cmp != nil {
+		err = g.cmp.src.Err()
+	}
+	return err
+}
+
 // compareReady reports whether run B shows what it will show for the
 // shown pass of A: for a screenshot.
 func (g *Game) compareReady() bool {

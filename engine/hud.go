@@ -231,7 +231,7 @@ func tooltipLines(info scene.NeuronInfo, classes []string) []string {
 
 // drawBanner shows a read problem (a damaged file) across the view.
 func (g *Game) drawBanner(screen *ebiten.Image) {
-	err := g.src.Err()
+	err := g.runErr()
 	if err == nil {
 		return
 	}
@@ -239,7 +239,7 @@ func (g *Game) drawBanner(screen *ebiten.Image) {
 		g.bannerErr = err
 		g.bannerCache.invalidate()
 	}
-	v := g.viewRect()
+	v := g.bannerArea()
 	x0, x1, y0 := v.Min.X+g.px(12), v.Max.X-g.px(12), v.Min.Y+g.px(10)
 	lines := g.bannerLines(x1 - x0)
 	r := image.Rect(x0, y0, x1, y0+int(math.Ceil(float64(len(lines))*lineHeight(g.fonts.Body)+g.fonts.px(14))))

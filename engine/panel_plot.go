@@ -345,9 +345,10 @@ func drawSeries(dst *ebiten.Image, l *plotLayout, s plotSeries, c color.RGBA, fi
 }
 
 // shownValue is the index of the value a series writes beside the title:
-// its cursor's, else its latest finite one; -1 for none.
+// its cursor's (an infinite one too: a diverged pass says so), else its
+// latest finite one; -1 for none.
 func (s plotSeries) shownValue() int {
-	if s.cursor >= 0 && finite(s.values[s.cursor]) {
+	if s.cursor >= 0 && !math.IsNaN(float64(s.values[s.cursor])) {
 		return s.cursor
 	}
 	return lastFinite(s.values)
