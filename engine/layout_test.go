@@ -123,9 +123,6 @@ func TestLayoutFits(t *testing.T) {
 	for _, model := range []string{"cnn", "cnn_large", "cifar10_cnn"} {
 		for _, sz := range layoutSizes {
 			for _, cmp := range []string{"", "_side", "_diff"} {
-				if cmp != "" && model == "cifar10_cnn" && sz.scale == 1 && sz.w < 1920 {
-					continue // the heaviest head twice: its largest sizes are enough
-				}
 				name := fmt.Sprintf("%s_%dx%d@%g%s", model, sz.w, sz.h, sz.scale, cmp)
 				t.Run(name, func(t *testing.T) {
 					layoutFits(t, model, sz.w, sz.h, sz.scale, cmp != "", two[cmp], name)
