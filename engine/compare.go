@@ -5,6 +5,7 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -97,6 +98,7 @@ type comparison struct {
 	shown  int             // its index, or -1
 	diff   *collector.Pass // B − A of the shown passes (Difference layout)
 	err    error           // why there is no difference to show
+	probes bool            // the shown passes' probe images differ: their activations are not alike
 	set    compareSet      // what the networks were last given
 	onB    bool            // the pointer is over B's half
 	swap   bool            // g.net is B's network for the moment (asB)
@@ -125,6 +127,7 @@ type compareTitle struct {
 	hasA, hasB   bool
 	bLen         int
 	err          string
+	probes       bool
 }
 
 func newComparison(c *Compare, a *collector.Architecture, mode scene.RangeMode) (*comparison, error) {
@@ -242,6 +245,7 @@ func (g *Game) syncCompare() bool {
 		return true
 	}
 	c.diff, c.err = nil, nil
+	c.probes = g.pass != nil && c.pass != nil && !slices.Equal(g.pass.Image, c.pass.Image)
 	switch {
 	case g.pass == nil:
 	case c.pass == nil:
@@ -514,8 +518,11 @@ func (g *Game) drawCompareTitles(screen *ebiten.Image, a compareAreas) {
 	if c.pass != nil {
 		k.hasB, k.stepB = true, c.pass.Step
 	}
-	if c.err != nil && c.layout == Difference {
-		k.err = c.err.Error()
+	if c.layout == Difference {
+		if c.err != nil {
+			k.err = c.err.Error()
+		}
+		k.probes = c.probes
 	}
 	if k != c.titleKey {
 		c.titleKey = k
@@ -541,6 +548,9 @@ func (g *Game) renderCompareTitle(dst *ebiten.Image, i int) {
 	var right string
 	rightColour := th.TextDim
 	switch {
+	case k.layout == Difference && k.probes: // what matters most about the activations' difference
+		right = "probe images differ"
+		rightColour = th.Warning
 	case k.layout == Difference && k.hasA && k.hasB && k.stepA != k.stepB:
 		right = fmt.Sprintf("A at step %d, B at step %d", k.stepA, k.stepB)
 		rightColour = th.Warning

@@ -156,6 +156,9 @@ func TestCompareSwitchLayouts(t *testing.T) {
 	if got, want := g.net.geom.NeuronVerts[4*id].Custom0, pb.Layers[out-1].Output[3]-pa.Layers[out-1].Output[3]; math.Abs(float64(got-want)) > 1e-6 {
 		t.Errorf("output neuron 3 drawn with %g, want the logits' b − a = %g", got, want)
 	}
+	if !c.probes {
+		t.Error("the runs' probe images differ, and the difference's title must say so")
+	}
 	for _, it := range g.legendItems(g.legendNow()) {
 		if !strings.HasPrefix(it.caption, "B − A ") || strings.Contains(it.caption, "probability") {
 			t.Errorf("legend caption %q over the difference; want one that says B − A", it.caption)
