@@ -97,7 +97,7 @@ func runView(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("view")
 	var wf windowFlags
 	wf.register(fs)
-	layout := fs.String("compare", "side", "with two runs: start `side` by side or as their difference B − A (diff); D switches")
+	layout := fs.String("compare", "side", "with two runs, the `layout` to start in: side (side by side) or diff (their difference B − A); D switches")
 	paths, err := parseFlags(fs, args, stdout)
 	if err != nil {
 		return err
