@@ -66,6 +66,8 @@ type Options struct {
 	// ViewMode is what the network view shows first (keys 1..5 and V
 	// switch).
 	ViewMode scene.ViewMode
+	// Compare, when set, shows a second run with the first (compare.go).
+	Compare *Compare
 }
 
 // frameClock times frames for the HUD's rate and the camera's easing.
@@ -142,6 +144,8 @@ type Game struct {
 	idle idleWatch
 
 	rec recording
+
+	cmp *comparison // the second run of a window of two, or nil
 }
 
 // New makes the window's game for a source.
@@ -177,6 +181,11 @@ func New(src *Source, opt Options) (*Game, error) {
 	}
 	g.side.sum.Set(g.arch)
 	g.side.setPass(g.arch, nil)
+	if opt.Compare != nil {
+		if g.cmp, err = newComparison(opt.Compare, g.arch, opt.RangeMode); err != nil {
+			return nil, err
+		}
+	}
 	return g, nil
 }
 
@@ -283,6 +292,9 @@ func (g *Game) legendRect() image.Rectangle {
 // netRect is the part of the view the network is fitted into: between the
 // mode bar and the legend, so that none overlap until the user pans.
 func (g *Game) netRect() image.Rectangle {
+	if g.cmp != nil {
+		return g.compareNetRect()
+	}
 	v := g.viewRect()
 	v.Min.Y, v.Max.Y = g.modeBarRect().Max.Y, g.legendRect().Min.Y
 	return v
@@ -356,6 +368,7 @@ func (g *Game) Update() error {
 		g.ptr.hovered = g.opt.Shot.Hover
 	}
 	g.net.setHover(g.ptr.hovered, g.ptr.pinned)
+	moving = g.updateCompare(now) || moving
 	g.idle.update(g, now, moving)
 	return nil
 }
@@ -367,7 +380,7 @@ func (g *Game) showPass(i int) {
 		return // the banner shows the error; keep the last good pass
 	}
 	g.pass, g.shown = p, i
-	g.net.setPass(g.viewInput(i, p))
+	g.setNetPass()
 	g.side.setPass(g.arch, p)
 	g.side.sum.SetHealth(p)
 	g.tooltip.invalidate()
@@ -417,7 +430,7 @@ func (g *Game) handleKeys(now time.Time, n int) {
 		g.tl.changeDelay(delayStep)
 	case pressed(ebiten.KeyG):
 		g.net.mode = 1 - g.net.mode
-		g.net.rebuild()
+		g.setNetPass()
 	case pressed(ebiten.Key0), pressed(ebiten.KeyC):
 		g.net.fit()
 	case pressed(ebiten.KeyEqual), pressed(ebiten.KeyKPAdd):
@@ -432,6 +445,8 @@ func (g *Game) handleKeys(now time.Time, n int) {
 		g.side.hidden = !g.side.hidden
 	case pressed(ebiten.KeyTab):
 		g.side.nextTab()
+	case pressed(ebiten.KeyD):
+		g.switchCompare()
 	case pressed(ebiten.KeyR):
 		if g.rec.video != nil {
 			g.stopRecording()
@@ -468,7 +483,7 @@ func (g *Game) Draw(screen *ebiten.Image) {
 		g.clock.fpsShown, g.clock.fpsAt = g.clock.fps, now
 	}
 	screen.Fill(g.theme.Background)
-	g.net.draw(screen)
+	g.drawNets(screen)
 	g.drawLayerLabels(screen)
 	g.drawModeBar(screen)
 	g.drawLegend(screen)
@@ -478,14 +493,14 @@ func (g *Game) Draw(screen *ebiten.Image) {
 	}
 	g.drawTimeline(screen)
 	g.drawHUD(screen)
-	g.drawTooltip(screen)
+	g.drawTooltips(screen)
 	g.drawBanner(screen)
 	g.recordFrame(screen)
 	g.drawRecording(screen)
 	g.frames++
 	// A live training screenshot waits for its first pass; a file with no
 	// passes is captured as it is.
-	ready := !g.net.building // a screenshot shows the pass, not the one before it
+	ready := !g.net.building && g.compareReady() // a screenshot shows the pass, not the one before it
 	if ready && (g.pass != nil || (g.src.Len() == 0 && (g.src.Closed() || !g.opt.WaitForPass))) {
 		g.shotFrames++
 	}

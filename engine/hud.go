@@ -27,11 +27,12 @@ type hudState struct {
 	hasPass, hasStatus            bool
 	mode                          scene.RangeMode
 	nonFinite, edges, all, builds int
+	compare                       hudCompare // a window of two: its layout, B's step
 }
 
 func (g *Game) hudNow() hudState {
 	h := hudState{width: g.width, fps: int(math.Round(g.clock.fpsShown)), idle: g.idle.idle, recording: g.rec.video != nil || g.opt.Render != nil, mode: g.net.mode, builds: g.net.geom.Builds,
-		nonFinite: g.net.geom.NonFinite, edges: g.net.geom.Edges, all: g.net.geom.AllEdges}
+		nonFinite: g.net.geom.NonFinite, edges: g.net.geom.Edges, all: g.net.geom.AllEdges, compare: g.hudCompareNow()}
 	if g.opt.Status != nil {
 		st := g.opt.Status()
 		h.hasStatus, h.ips, h.state = true, int(math.Round(st.ImagesPerSecond)), st.State
@@ -96,6 +97,7 @@ func (g *Game) renderHUD(dst *ebiten.Image) {
 		item(fmt.Sprintf("epoch %d", h.epoch), dim)
 		item(fmt.Sprintf("step %d", h.step), dim)
 	}
+	g.hudCompareItems(h.compare, item)
 	item("range "+h.mode.String()+" (G)", dim)
 	if h.builds > 0 {
 		if h.nonFinite > 0 {
@@ -300,7 +302,7 @@ func updateRatio(v float32) string {
 
 // drawBanner shows a read problem (a damaged file) across the view.
 func (g *Game) drawBanner(screen *ebiten.Image) {
-	err := g.src.Err()
+	err := g.runErr()
 	if err == nil {
 		return
 	}
@@ -308,7 +310,7 @@ func (g *Game) drawBanner(screen *ebiten.Image) {
 		g.bannerErr = err
 		g.bannerCache.invalidate()
 	}
-	v := g.viewRect()
+	v := g.bannerArea()
 	x0, x1, y0 := v.Min.X+g.px(12), v.Max.X-g.px(12), v.Min.Y+g.px(10)
 	lines := g.bannerLines(x1 - x0)
 	r := image.Rect(x0, y0, x1, y0+int(math.Ceil(float64(len(lines))*lineHeight(g.fonts.Body)+g.fonts.px(14))))

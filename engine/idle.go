@@ -52,7 +52,7 @@ func (g *Game) frameKey() frameKey {
 	}
 	k.hud.fps, k.hud.idle = 0, false // the counter itself is not a change to draw
 	k.cursor.X, k.cursor.Y = ebiten.CursorPosition()
-	if err := g.src.Err(); err != nil {
+	if err := g.runErr(); err != nil {
 		k.banner = err.Error()
 	}
 	return k

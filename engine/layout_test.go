@@ -93,11 +93,21 @@ func randomPass(a *collector.Architecture, step int, rng *rand.Rand) *collector.
 // layoutSource is a two-pass run of model in memory, with neuron health
 // and no gradients.
 func layoutSource(t *testing.T, model string) *Source {
+	return stepSource(t, model, 1, 50, 100)
+}
+
+// stepSource is a run of model in memory with a random pass at each of
+// steps, drawn from seed.
+func stepSource(t *testing.T, model string, seed uint64, steps ...int) *Source {
 	t.Helper()
 	a := headArchitecture(model)
 	a.HealthBatch = 256
-	rng := rand.New(rand.NewPCG(1, 2))
-	data, err := runfile.Encode(a, []*collector.Pass{randomPass(a, 50, rng), randomPass(a, 100, rng)}, runfile.Options{})
+	rng := rand.New(rand.NewPCG(seed, 2))
+	var passes []*collector.Pass
+	for _, s := range steps {
+		passes = append(passes, randomPass(a, s, rng))
+	}
+	data, err := runfile.Encode(a, passes, runfile.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,18 +124,20 @@ type drawnText struct {
 	box, clip image.Rectangle
 }
 
-// TestLayoutFits draws the whole window for each head at each size and
-// fails when two of its regions or panels overlap, when a text crosses the
-// rectangle it is drawn into, or when two texts overlap. The passes have
-// neuron health (the legend keys the marks, the summary counts them) and
-// no gradients; cnn is drawn in every view mode (the gradients view then
-// says why it shows activations), the others at 800x600 in the updates
-// view too (a scale with a middle label). MLPVIZ_LAYOUT_PNG names a folder
-// to save each frame in.
+// TestLayoutFits draws the whole window for each head at each size, alone
+// and as a window of two runs in both layouts, and fails when two of its
+// regions or panels overlap, when a text crosses the rectangle it is drawn
+// into, or when two texts overlap. The passes have neuron health (the
+// legend keys the marks, the summary counts them) and no gradients; cnn
+// alone is drawn in every view mode (the gradients view then says why it
+// shows activations), the others at 800x600 in the updates view too (a
+// scale with a middle label). MLPVIZ_LAYOUT_PNG names a folder to save
+// each frame in.
 func TestLayoutFits(t *testing.T) {
 	if testLoop == nil {
 		t.Skip("needs a display (run under xvfb-run)")
 	}
+	two := map[string]CompareLayout{"_side": SideBySide, "_diff": Difference}
 	for _, model := range []string{"cnn", "cnn_large", "cifar10_cnn"} {
 		for i, sz := range layoutSizes {
 			modes := []scene.ViewMode{scene.ViewActivations}
@@ -136,20 +148,30 @@ func TestLayoutFits(t *testing.T) {
 				modes = append(modes, scene.ViewUpdates)
 			}
 			for _, mode := range modes {
-				layoutFits(t, model, sz.w, sz.h, sz.scale, mode)
+				layoutFits(t, model, sz.w, sz.h, sz.scale, mode, "", 0)
+			}
+			for _, cmp := range []string{"_side", "_diff"} {
+				layoutFits(t, model, sz.w, sz.h, sz.scale, scene.ViewActivations, cmp, two[cmp])
 			}
 		}
 	}
 }
 
 // layoutFits is one case of TestLayoutFits: model at w x h logical
-// pixels and UI scale, in view mode.
-func layoutFits(t *testing.T, model string, w, h int, scale float64, mode scene.ViewMode) {
-	name := fmt.Sprintf("%s_%dx%d@%g_%v", model, w, h, scale, mode)
+// pixels and UI scale, in view mode; with cmp (its name) a window of two
+// runs in layout.
+func layoutFits(t *testing.T, model string, w, h int, scale float64, mode scene.ViewMode, cmp string, layout CompareLayout) {
+	name := fmt.Sprintf("%s_%dx%d@%g_%v%s", model, w, h, scale, mode, cmp)
 	t.Run(name, func(t *testing.T) {
 		src := layoutSource(t, model)
 		defer src.Close()
-		g, err := New(src, Options{Width: w, Height: h, Scale: scale, Pass: 2, ViewMode: mode})
+		opt := Options{Width: w, Height: h, Scale: scale, Pass: 2, ViewMode: mode}
+		if cmp != "" {
+			b := stepSource(t, model, 7, 40, 80, 120)
+			defer b.Close()
+			opt.Compare = &Compare{B: b, NameA: "a-run-with-a-long-name.mlpv", NameB: "b.mlpv", Layout: layout}
+		}
+		g, err := New(src, opt)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -165,7 +187,31 @@ func layoutFits(t *testing.T, model string, w, h int, scale float64, mode scene.
 		if g.net.shown.in.mode != mode {
 			t.Errorf("the view shows %v, asked for %v", g.net.shown.in.mode, mode)
 		}
+		if cmp != "" {
+			checkCompareRegions(t, g)
+		}
 	})
+}
+
+// checkCompareRegions fails when a window of two runs' title rows and
+// network areas leave the view, overlap each other or the legend, or when
+// the two halves differ in size (one camera serves both).
+func checkCompareRegions(t *testing.T, g *Game) {
+	t.Helper()
+	a := g.compareAreas()
+	rects := map[string]image.Rectangle{"legend": g.legendRect(), "mode bar": g.modeBarRect(), "title A": a.title[0], "network A": a.net[0]}
+	if g.cmp.layout == SideBySide {
+		rects["title B"], rects["network B"] = a.title[1], a.net[1]
+		if a.net[0].Size() != a.net[1].Size() {
+			t.Errorf("the halves' networks are %v and %v: they must be the same size", a.net[0].Size(), a.net[1].Size())
+		}
+	}
+	disjoint(t, rects)
+	for name, r := range rects {
+		if !r.In(g.viewRect()) || r.Empty() {
+			t.Errorf("%s %v is empty or not inside the view %v", name, r, g.viewRect())
+		}
+	}
 }
 
 // drawWindow runs g's frames until its pass is drawn and draws the window
@@ -180,7 +226,7 @@ func drawWindow(t *testing.T, g *Game, w, h int) (texts []drawnText, shot *image
 		defer screen.Deallocate()
 		// Until the pass's geometry is built (a large head builds on a
 		// goroutine).
-		for i := 0; i < 2 || g.net.building; i++ {
+		for i := 0; i < 2 || g.net.building || !g.compareReady(); i++ {
 			if err := g.Update(); err != nil {
 				failed = err
 				return

@@ -126,6 +126,9 @@ func (g *Game) drawLegend(screen *ebiten.Image) {
 // probabilities in the activations view, and the connections' scale into
 // that layer.
 func (g *Game) legendItems(k legendKey) []legendItem {
+	if items := g.compareLegendItems(k); items != nil {
+		return items
+	}
 	th := g.theme
 	layers := g.net.layout.Layers
 	scope, short := "per layer: "+layers[k.actLayer].Name, "layer "+layers[k.actLayer].Short

@@ -94,7 +94,7 @@ func (g *Game) referencePass() *collector.Pass {
 func (g *Game) setViewMode(m scene.ViewMode) {
 	g.modes.mode = m
 	if g.pass != nil {
-		g.net.setPass(g.viewInput(g.shown, g.pass))
+		g.setNetPass()
 	}
 	g.tooltip.invalidate()
 }

@@ -148,6 +148,9 @@ func clearLit(lit []float32) {
 type viewInput struct {
 	mode         scene.ViewMode
 	p, prev, ref *collector.Pass
+	// ready says p already holds mode's quantity: B − A of two runs'
+	// derived passes.
+	ready bool
 }
 
 // viewShown is what a built geometry draws: in, asked for, as pass (the
@@ -173,7 +176,9 @@ type builtView struct {
 func (in viewInput) build(g *scene.Geometry, rm scene.RangeMode) viewShown {
 	s := viewShown{in: in, mode: scene.ViewActivations, pass: in.p}
 	g.Fixed = 0
-	if in.p != nil && in.mode != scene.ViewActivations {
+	if in.ready {
+		s.mode = in.mode
+	} else if in.p != nil && in.mode != scene.ViewActivations {
 		if d, err := scene.Derive(in.mode, in.p, in.prev, in.ref); err != nil {
 			s.err = err
 		} else {
@@ -189,6 +194,16 @@ func (in viewInput) build(g *scene.Geometry, rm scene.RangeMode) viewShown {
 		g.Ranges[0] = r[0]
 	}
 	return s
+}
+
+// derived is the pass in's mode draws: the pass itself for activations
+// (or when there is none), else what scene.Derive makes of it.
+func (in viewInput) derived() (*collector.Pass, error) {
+	if in.p == nil || in.ready || in.mode == scene.ViewActivations {
+		return in.p, nil
+	}
+	d, err := scene.Derive(in.mode, in.p, in.prev, in.ref)
+	return d.Pass, err
 }
 
 // setPass asks for the geometry of in: built on a goroutine into the spare

@@ -16,7 +16,9 @@ import (
 // passes: x is the training step, y the value. NaN values are gaps, not
 // zeros, because a missing or diverged measurement must not look like a
 // perfect loss. The pass the window is showing is marked with a vertical
-// cursor, and its value is written beside the title.
+// cursor, and its value is written beside the title. In a window of two
+// runs it draws the second run's series too (SetOther): both lines in the
+// theme's run colours, with a key of their values beside the title.
 type PlotPanel struct {
 	title string
 	color color.RGBA
@@ -27,6 +29,8 @@ type PlotPanel struct {
 	steps  []int
 	values []float32
 	cursor int
+	other  plotSeries // the second run's, when two is set
+	two    bool
 
 	// floor and ceil bound the y axis where the metric has natural bounds
 	// (accuracy 0..1, loss from 0), so noise in a flat run does not
@@ -67,6 +71,33 @@ func (p *PlotPanel) Set(steps []int, values []float32, cursor int) {
 	p.cache.invalidate()
 }
 
+// plotSeries is one run's values, at steps, and the index of its pass on
+// screen (-1: none).
+type plotSeries struct {
+	steps  []int
+	values []float32
+	cursor int
+}
+
+// SetOther gives a second run's series, as Set gives the first; from then
+// on the panel draws two runs.
+func (p *PlotPanel) SetOther(steps []int, values []float32, cursor int) {
+	if cursor < -1 || cursor >= len(values) {
+		cursor = -1
+	}
+	if len(steps) > len(values) {
+		steps = steps[:len(values)]
+	}
+	o := &p.other
+	if p.two && cursor == o.cursor && slices.Equal(steps, o.steps) && sameFloats(values, o.values) {
+		return
+	}
+	o.steps = append(o.steps[:0], steps...)
+	o.values = append(o.values[:0], values...)
+	o.cursor, p.two = cursor, true
+	p.cache.invalidate()
+}
+
 // newLossPlot is the loss plot: its axis starts at 0.
 func newLossPlot(th *Theme, f *Fonts) *PlotPanel {
 	p := NewPlotPanel("Loss", th.Positive, th, f)
@@ -87,11 +118,33 @@ func (p *PlotPanel) Draw(dst *ebiten.Image, r image.Rectangle) {
 }
 
 // x is the x coordinate (step) of value i.
-func (p *PlotPanel) x(i int) float64 {
-	if i < len(p.steps) {
-		return float64(p.steps[i])
+func (p *PlotPanel) x(i int) float64 { return stepAt(p.steps, i) }
+
+// stepAt is the x coordinate of value i of a series measured at steps: its
+// step, or i where steps has none.
+func stepAt(steps []int, i int) float64 {
+	if i < len(steps) {
+		return float64(steps[i])
 	}
 	return float64(i)
+}
+
+// series are the runs drawn, the first run first, each with its colour.
+func (p *PlotPanel) series() []plotSeries {
+	s := []plotSeries{{p.steps, p.values, p.cursor}}
+	if p.two {
+		s = append(s, p.other)
+	}
+	return s
+}
+
+// seriesColour is the colour of series i: the panel's own for one run,
+// the runs' colours for two.
+func (p *PlotPanel) seriesColour(i int) color.RGBA {
+	if !p.two {
+		return p.color
+	}
+	return p.th.runColour(i)
 }
 
 // plotLayout is the geometry of a plot panel for its current data; Draw and
@@ -118,6 +171,11 @@ func (p *PlotPanel) layout(size image.Point) plotLayout {
 	var content image.Rectangle
 	l.title, content = frameLayout(image.Rectangle{Max: size}, true, f)
 	lo, hi, ok := finiteRange(p.values)
+	if p.two {
+		if olo, ohi, ook := finiteRange(p.other.values); ook {
+			lo, hi, ok = min(lo, olo), max(hi, ohi), true
+		}
+	}
 	if !ok {
 		return l
 	}
@@ -130,8 +188,10 @@ func (p *PlotPanel) layout(size image.Point) plotLayout {
 	}
 	l.lo, l.hi, l.yStep = niceAxis(lo, hi, 5)
 	l.x0, l.x1 = math.Inf(1), math.Inf(-1)
-	for i := range p.values {
-		l.x0, l.x1 = min(l.x0, p.x(i)), max(l.x1, p.x(i))
+	for _, s := range p.series() {
+		for i := range s.values {
+			l.x0, l.x1 = min(l.x0, stepAt(s.steps, i)), max(l.x1, stepAt(s.steps, i))
+		}
 	}
 	if l.x0 == l.x1 { // one pass: the axis runs from step 0 to it
 		l.x0 = min(l.x0, 0)
@@ -171,14 +231,7 @@ func (p *PlotPanel) render(dst *ebiten.Image) {
 		return
 	}
 
-	// The value on screen: the cursor's, else the latest finite one.
-	cur := p.cursor
-	if cur < 0 || math.IsNaN(float64(p.values[cur])) {
-		cur = lastFinite(p.values)
-	}
-	if cur >= 0 {
-		drawTextMiddle(dst, formatValue(float64(p.values[cur])), f.Mono, float64(l.title.Max.X), l.title, p.color, text.AlignEnd)
-	}
+	p.drawValues(dst, l.title)
 
 	// Light grid: a line per y tick and a few x ticks.
 	grid := mix(th.Panel, th.Border, 0.8)
@@ -222,26 +275,51 @@ func (p *PlotPanel) render(dst *ebiten.Image) {
 		drawText(dst, formatStep(l.x1), f.Small, float64(pr.Max.X), ay, th.TextDim, text.AlignEnd)
 	}
 
-	// The series: each run of finite values is a filled area under a line;
-	// a lone value between gaps is a dot.
-	var line, area vector.Path
-	base := float32(pr.Max.Y)
+	// The series, the second run's under the first's.
 	lw := float32(max(1.5, 1.5*f.Scale))
-	for start := 0; start < len(p.values); {
-		if !finite(p.values[start]) {
+	all := p.series()
+	for i := len(all) - 1; i >= 0; i-- {
+		drawSeries(dst, &l, all[i], p.seriesColour(i), !p.two, lw)
+	}
+
+	// The cursor: a vertical hairline at the pass on screen and a ringed
+	// dot where it meets the line.
+	if p.cursor >= 0 {
+		x, _ := l.toScreen(p.x(p.cursor), l.lo)
+		fillRect(dst, math.Round(float64(x)), float64(pr.Min.Y), hair, float64(pr.Dy()), fade(th.Text, 0.4))
+	}
+	for i := len(all) - 1; i >= 0; i-- { // a ringed dot where each run's shown pass meets its line, A's on top
+		s := all[i]
+		if s.cursor < 0 || !finite(s.values[s.cursor]) {
+			continue
+		}
+		x, y := l.toScreen(stepAt(s.steps, s.cursor), float64(s.values[s.cursor]))
+		r := float32(f.px(3.5))
+		vector.FillCircle(dst, x, y, r+float32(f.px(1.5)), th.Panel, true)
+		vector.FillCircle(dst, x, y, r, p.seriesColour(i), true)
+	}
+}
+
+// drawSeries draws one run's values: each run of finite values a line
+// (over a faint area when fill is set); a lone value between gaps a dot.
+func drawSeries(dst *ebiten.Image, l *plotLayout, s plotSeries, c color.RGBA, fill bool, lw float32) {
+	var line, area vector.Path
+	base := float32(l.plot.Max.Y)
+	for start := 0; start < len(s.values); {
+		if !finite(s.values[start]) {
 			start++
 			continue
 		}
 		end := start
-		for end < len(p.values) && finite(p.values[end]) {
+		for end < len(s.values) && finite(s.values[end]) {
 			end++
 		}
 		if end-start == 1 {
-			x, y := l.toScreen(p.x(start), float64(p.values[start]))
-			vector.FillCircle(dst, x, y, lw*1.2, p.color, true)
+			x, y := l.toScreen(stepAt(s.steps, start), float64(s.values[start]))
+			vector.FillCircle(dst, x, y, lw*1.2, c, true)
 		} else {
 			for i := start; i < end; i++ {
-				x, y := l.toScreen(p.x(i), float64(p.values[i]))
+				x, y := l.toScreen(stepAt(s.steps, i), float64(s.values[i]))
 				if i == start {
 					line.MoveTo(x, y)
 					area.MoveTo(x, base)
@@ -250,29 +328,64 @@ func (p *PlotPanel) render(dst *ebiten.Image) {
 				}
 				area.LineTo(x, y)
 			}
-			x, _ := l.toScreen(p.x(end-1), l.lo)
+			x, _ := l.toScreen(stepAt(s.steps, end-1), l.lo)
 			area.LineTo(x, base)
 			area.Close()
 		}
 		start = end
 	}
-	fillOp := &vector.DrawPathOptions{AntiAlias: true}
-	fillOp.ColorScale.ScaleWithColor(fade(p.color, 0.12))
-	vector.FillPath(dst, &area, nil, fillOp)
+	if fill {
+		fillOp := &vector.DrawPathOptions{AntiAlias: true}
+		fillOp.ColorScale.ScaleWithColor(fade(c, 0.12))
+		vector.FillPath(dst, &area, nil, fillOp)
+	}
 	lineOp := &vector.DrawPathOptions{AntiAlias: true}
-	lineOp.ColorScale.ScaleWithColor(p.color)
+	lineOp.ColorScale.ScaleWithColor(c)
 	vector.StrokePath(dst, &line, &vector.StrokeOptions{Width: lw, LineJoin: vector.LineJoinRound, LineCap: vector.LineCapRound}, lineOp)
+}
 
-	// The cursor: a vertical hairline at the pass on screen and a ringed
-	// dot where it meets the line.
-	if p.cursor >= 0 {
-		x, y := l.toScreen(p.x(p.cursor), float64(p.values[p.cursor]))
-		fillRect(dst, math.Round(float64(x)), float64(pr.Min.Y), hair, float64(pr.Dy()), fade(th.Text, 0.4))
-		if finite(p.values[p.cursor]) {
-			r := float32(f.px(3.5))
-			vector.FillCircle(dst, x, y, r+float32(f.px(1.5)), th.Panel, true)
-			vector.FillCircle(dst, x, y, r, p.color, true)
+// shownValue is the index of the value a series writes beside the title:
+// its cursor's (an infinite one too: a diverged pass says so), else its
+// latest finite one; -1 for none.
+func (s plotSeries) shownValue() int {
+	if s.cursor >= 0 && !math.IsNaN(float64(s.values[s.cursor])) {
+		return s.cursor
+	}
+	return lastFinite(s.values)
+}
+
+// drawValues writes the shown values at the right end of the title row:
+// the one run's in its colour, or for two "A 0.231  B 0.198", each in its
+// run's colour, which doubles as the key to the lines. Where the title
+// leaves too little room the values give way to the bare key "A B".
+func (p *PlotPanel) drawValues(dst *ebiten.Image, title image.Rectangle) {
+	f := p.f
+	all := p.series()
+	if !p.two {
+		if i := all[0].shownValue(); i >= 0 {
+			drawTextMiddle(dst, formatValue(float64(all[0].values[i])), f.Mono, float64(title.Max.X), title, p.color, text.AlignEnd)
 		}
+		return
+	}
+	texts := make([]string, len(all))
+	keys := []string{"A", "B"}
+	width := 0.0
+	gap := f.px(10)
+	for i, s := range all {
+		texts[i] = keys[i]
+		if j := s.shownValue(); j >= 0 {
+			texts[i] += " " + formatValue(float64(s.values[j]))
+		}
+		width += text.Advance(texts[i], f.Mono) + gap
+	}
+	room := float64(title.Dx()) - text.Advance(p.title, f.Bold) - f.px(8)
+	if width-gap > room {
+		copy(texts, keys)
+	}
+	x := float64(title.Max.X)
+	for i := len(all) - 1; i >= 0; i-- {
+		drawTextMiddle(dst, texts[i], f.Mono, x, title, p.seriesColour(i), text.AlignEnd)
+		x -= text.Advance(texts[i], f.Mono) + gap
 	}
 }
 

@@ -25,8 +25,9 @@ func (g *Game) handleMouse(now time.Time, n int) {
 	mx, my := ebiten.CursorPosition()
 	pt := image.Pt(mx, my)
 	inView := pt.In(g.viewRect())
+	vx, vy := g.viewPoint(mx, my) // over B's half of a window of two: the same place over A's
 	if _, wy := ebiten.Wheel(); wy != 0 && inView {
-		g.net.cam.ZoomAt(float32(mx), float32(my), float32(math.Pow(1.15, wy)))
+		g.net.cam.ZoomAt(vx, vy, float32(math.Pow(1.15, wy)))
 	}
 	left := ebiten.MouseButtonLeft
 	if inpututil.IsMouseButtonJustPressed(left) {
@@ -65,7 +66,7 @@ func (g *Game) handleMouse(now time.Time, n int) {
 	if inpututil.IsMouseButtonJustReleased(left) {
 		if g.ptr.pressedInView && !g.ptr.dragging {
 			// A click pins the neuron under the cursor, or unpins.
-			if id := g.net.hover(float32(mx), float32(my)); id >= 0 && id != g.ptr.pinned {
+			if id := g.net.hover(vx, vy); id >= 0 && id != g.ptr.pinned {
 				g.ptr.pinned = id
 			} else {
 				g.ptr.pinned = -1
@@ -74,6 +75,6 @@ func (g *Game) handleMouse(now time.Time, n int) {
 		g.tl.drag, g.ptr.pressedInView, g.ptr.dragging = false, false, false
 	}
 	if !g.ptr.dragging {
-		g.ptr.hovered = g.net.hover(float32(mx), float32(my))
+		g.ptr.hovered = g.net.hover(vx, vy)
 	}
 }

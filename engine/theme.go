@@ -17,6 +17,7 @@ type Theme struct {
 	Negative   color.RGBA // negative values (blue)
 	Good       color.RGBA // right predictions, rising accuracy
 	Warning    color.RGBA // attention without alarm
+	RunA, RunB color.RGBA // the two runs of a window of two, in titles and plots
 }
 
 // DarkTheme is the default palette: a dark, low-glare scheme like a modern
@@ -34,6 +35,8 @@ func DarkTheme() *Theme {
 		Negative:   rgb(0x4f8fe0),
 		Good:       rgb(0x5cc46e),
 		Warning:    rgb(0xe5a93a),
+		RunA:       rgb(0x4fa3ff),
+		RunB:       rgb(0xe07bd6),
 	}
 }
 

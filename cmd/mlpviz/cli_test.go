@@ -40,7 +40,7 @@ func TestHelp(t *testing.T) {
 	}
 	usage := map[string]string{
 		"train":   "usage: mlpviz train [flags]\n",
-		"view":    "usage: mlpviz view [flags] FILE\n",
+		"view":    "usage: mlpviz view [flags] FILE [FILE2]\n",
 		"render":  "usage: mlpviz render [flags] FILE -o OUT.mp4\n",
 		"inspect": "usage: mlpviz inspect [flags] FILE\n",
 		"import":  "usage: mlpviz import [flags] COLLECTION.json -o FILE.mlpv\n",

@@ -26,7 +26,7 @@ var commands []command
 func init() {
 	commands = []command{
 		{"train", "", "train a model and watch its head learn (--headless: in the terminal only)", runTrain},
-		{"view", "FILE", "replay a run file, also one still being written, or a PyTorch-tool collection (.json)", runView},
+		{"view", "FILE [FILE2]", "replay a run file, also one still being written, or a PyTorch-tool collection (.json); two runs side by side or as B − A", runView},
 		{"render", "FILE -o OUT.mp4", "turn a run into a video with no interaction", runRender},
 		{"inspect", "FILE", "summarise a run file: passes, steps, head, loss, size, damage (--json for scripts)", runInspect},
 		{"import", "COLLECTION.json -o FILE.mlpv", "convert a PyTorch-tool JSON collection to a run file", runImport},

@@ -5,13 +5,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
+	pathpkg "path"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/mlpviz/mlpviz/collector/runfile"
 	"github.com/mlpviz/mlpviz/engine"
 	"github.com/mlpviz/mlpviz/engine/video"
 	"github.com/mlpviz/mlpviz/internal/tempfile"
@@ -110,12 +113,27 @@ func runView(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("view")
 	var wf windowFlags
 	wf.register(fs)
-	path, err := parseWithFile(fs, args, stdout)
+	layout := fs.String("compare", "side", "with two runs, the `layout` to start in: side (side by side) or diff (their difference B − A); D switches")
+	paths, err := parseFlags(fs, args, stdout)
 	if err != nil {
 		return err
 	}
-	opt, err := wf.options("mlpviz · " + path)
+	switch {
+	case len(paths) == 0:
+		return usageError{"view needs a file: mlpviz view [flags] FILE [FILE2]"}
+	case len(paths) > 2:
+		return usageError{fmt.Sprintf("view takes one run, or two to compare, got %d: %s", len(paths), strings.Join(paths, " "))}
+	}
+	path := paths[0]
+	title := "mlpviz · " + path
+	if len(paths) == 2 {
+		title += " and " + paths[1]
+	}
+	opt, err := wf.options(title)
 	if err != nil {
+		return err
+	}
+	if opt.Compare, err = compareOptions(paths, *layout, fs); err != nil {
 		return err
 	}
 	r, err := openRun(path, stderr)
@@ -127,10 +145,22 @@ func runView(args []string, stdout, stderr io.Writer) error {
 	if opt.Pass > src.Len() {
 		return usageError{fmt.Sprintf("--pass %d: %s has %d passes", opt.Pass, path, src.Len())}
 	}
+	if opt.Compare != nil {
+		rb, err := openRun(paths[1], stderr)
+		if err != nil {
+			return err
+		}
+		opt.Compare.B = engine.NewSource(rb, nil)
+		defer opt.Compare.B.Close()
+		if err := engine.Comparable(path, src.Architecture(), paths[1], opt.Compare.B.Architecture()); err != nil {
+			return usageError{err.Error()}
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	opt.Stop = ctx.Done() // Ctrl-C in the terminal closes the window
-	// A file still being written is followed like a live run.
+	// A file still being written is followed like a live run (the first
+	// of two: the timeline steps through its passes).
 	opt.Live = !src.Closed()
 	var benchLine string
 	if opt.Bench != nil {
@@ -223,4 +253,41 @@ func runRender(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stderr, "mlpviz: rendered", done)
 	return nil
+}
+
+// compareOptions are the window's settings for a second run: nil for one
+// run, where --compare has no meaning and is refused if given.
+func compareOptions(paths []string, layout string, fs *flag.FlagSet) (*engine.Compare, error) {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "compare" })
+	if len(paths) < 2 {
+		if given {
+			return nil, usageError{"--compare needs two runs: mlpviz view --compare " + layout + " A.mlpv B.mlpv"}
+		}
+		return nil, nil
+	}
+	c := &engine.Compare{}
+	switch layout {
+	case "side":
+	case "diff":
+		c.Layout = engine.Difference
+	default:
+		return nil, usageError{fmt.Sprintf("--compare must be side or diff, got %q", layout)}
+	}
+	c.NameA, c.NameB = runName(paths[0]), runName(paths[1])
+	if c.NameA == c.NameB { // runs/a/run.mlpv and runs/b/run.mlpv: the paths tell them apart
+		c.NameA, c.NameB = paths[0], paths[1]
+	}
+	return c, nil
+}
+
+// runName is how a window titles a run: its file's name, also for the URL
+// of one that "mlpviz serve" serves.
+func runName(path string) string {
+	if runfile.IsURL(path) {
+		if u, err := url.Parse(path); err == nil {
+			return pathpkg.Base(u.Path)
+		}
+	}
+	return filepath.Base(path)
 }
