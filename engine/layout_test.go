@@ -78,12 +78,50 @@ func randomPass(a *collector.Architecture, step int, rng *rand.Rand) *collector.
 	return p
 }
 
-// layoutSource is a two-pass run of model in memory.
-func layoutSource(t *testing.T, model string) *Source {
+// addProbes gives p a probe set of k probes in all (its own and k-1
+// more) with random images, labels and activations, every third probe
+// misclassified; a must say so (Architecture.Probes).
+func addProbes(a *collector.Architecture, p *collector.Pass, k int, rng *rand.Rand) {
+	classes := len(a.ClassNames)
+	for j := 1; j < k; j++ {
+		pr := collector.Probe{Image: make([]float32, len(p.Image)), TrueLabel: j % classes, Prediction: j % classes}
+		if j%3 == 0 {
+			pr.Prediction = (j + 1) % classes
+		}
+		for i := range pr.Image {
+			pr.Image[i] = rng.Float32()
+		}
+		pr.Probs = make([]float32, classes)
+		for i := range pr.Probs {
+			pr.Probs[i] = 0.02
+		}
+		pr.Probs[pr.Prediction] = 1 - 0.02*float32(classes-1)
+		for _, l := range p.Layers {
+			pl := collector.ProbeLayer{Input: make([]float32, len(l.Input)), Output: make([]float32, len(l.Output))}
+			for i := range pl.Input {
+				pl.Input[i] = max(0, float32(rng.NormFloat64()))
+			}
+			for i := range pl.Output {
+				pl.Output[i] = float32(rng.NormFloat64())
+			}
+			pr.Layers = append(pr.Layers, pl)
+		}
+		p.Probes = append(p.Probes, pr)
+	}
+}
+
+// layoutSource is a two-pass run of model in memory with probes probes per
+// pass (1: the pass's own alone, as older runs).
+func layoutSource(t *testing.T, model string, probes int) *Source {
 	t.Helper()
 	a := headArchitecture(model)
+	a.Probes = probes
 	rng := rand.New(rand.NewPCG(1, 2))
-	data, err := runfile.Encode(a, []*collector.Pass{randomPass(a, 50, rng), randomPass(a, 100, rng)}, runfile.Options{})
+	passes := []*collector.Pass{randomPass(a, 50, rng), randomPass(a, 100, rng)}
+	for _, p := range passes {
+		addProbes(a, p, probes, rng)
+	}
+	data, err := runfile.Encode(a, passes, runfile.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,22 +140,35 @@ type drawnText struct {
 
 // TestLayoutFits draws the whole window for each head at each size and
 // fails when two of its regions or panels overlap, when a text crosses the
-// rectangle it is drawn into, or when two texts overlap. MLPVIZ_LAYOUT_PNG
-// names a folder to save each frame in.
+// rectangle it is drawn into, or when two texts overlap. The runs have a
+// probe set of 10 (the input panel's thumbnail strip, a probe other than
+// the first shown) but one, and where the panels share a slot some show
+// the weight distributions' tab. MLPVIZ_LAYOUT_PNG names a folder to save
+// each frame in.
 func TestLayoutFits(t *testing.T) {
 	if testLoop == nil {
 		t.Skip("needs a display (run under xvfb-run)")
 	}
-	for _, model := range []string{"cnn", "cnn_large", "cifar10_cnn"} {
+	runs := []struct {
+		model  string
+		probes int
+		tab    panelID
+	}{{"cnn", 10, panelDist}, {"cnn_large", 10, panelLoss}, {"cifar10_cnn", 10, panelDist}, {"cnn", 1, panelLoss}}
+	for _, run := range runs {
+		model := run.model
 		for _, sz := range layoutSizes {
 			name := fmt.Sprintf("%s_%dx%d@%g", model, sz.w, sz.h, sz.scale)
+			if run.probes == 1 {
+				name = "single_" + name
+			}
 			t.Run(name, func(t *testing.T) {
-				src := layoutSource(t, model)
+				src := layoutSource(t, model, run.probes)
 				defer src.Close()
-				g, err := New(src, Options{Width: sz.w, Height: sz.h, Scale: sz.scale, Pass: 2})
+				g, err := New(src, Options{Width: sz.w, Height: sz.h, Scale: sz.scale, Pass: 2, Probe: 3})
 				if err != nil {
 					t.Fatal(err)
 				}
+				g.side.selected = run.tab
 				var texts []drawnText
 				var shot *image.RGBA
 				onLoop(t, func() {
@@ -167,17 +218,20 @@ func checkRegions(t *testing.T, g *Game) {
 		t.Errorf("network %v and legend %v: the legend must sit inside the view %v below a network area of at least half of it", net, leg, g.viewRect())
 	}
 	panels := map[string]image.Rectangle{}
+	mins := g.side.minHeights(g.sideRect().Dx()-2*g.px(8), g.px)
 	for id, r := range g.side.lay.slots {
 		if !r.Empty() {
 			panels[panelTabNames[id]] = r
 			if !r.In(g.sideRect()) {
 				t.Errorf("panel %s %v is outside the side bar %v", panelTabNames[id], r, g.sideRect())
 			}
-			if r.Dy() < g.px(panelMinHeight[id]) {
-				t.Errorf("panel %s is %d px high, under its minimum %d", panelTabNames[id], r.Dy(), g.px(panelMinHeight[id]))
+			if r.Dy() < max(g.px(panelMinHeight[id]), mins[id]) {
+				t.Errorf("panel %s is %d px high, under its minimum %d", panelTabNames[id], r.Dy(), max(g.px(panelMinHeight[id]), mins[id]))
 			}
 		}
 	}
+	checkProbeStrip(t, g)
+	checkDistPanel(t, g)
 	for _, tab := range g.side.lay.tabs {
 		panels["tab "+panelTabNames[tab.id]] = tab.rect
 	}
@@ -223,6 +277,78 @@ func checkTexts(t *testing.T, texts []drawnText, g *Game) {
 			if a.box.Overlaps(b.box) {
 				t.Errorf("text %q at %v overlaps %q at %v", a.s, a.box, b.s, b.box)
 			}
+		}
+	}
+}
+
+// checkProbeStrip fails when the input panel's thumbnail strip is missing
+// for a probe set or there for a single probe, when it overlaps the probe
+// image or its text, or when a thumbnail is outside it or too small to
+// read.
+func checkProbeStrip(t *testing.T, g *Game) {
+	t.Helper()
+	r := g.side.lay.slots[panelInput]
+	if r.Empty() {
+		return
+	}
+	in := g.side.input
+	l := in.layout(r.Size())
+	k := 0
+	if g.whole != nil && g.whole.NumProbes() > 1 {
+		k = g.whole.NumProbes()
+	}
+	if len(l.thumbs) != k {
+		t.Fatalf("%d thumbnails for a pass of %d probes", len(l.thumbs), k)
+	}
+	if k == 0 {
+		if !l.strip.Empty() {
+			t.Errorf("a strip %v for a single probe", l.strip)
+		}
+		return
+	}
+	if !l.strip.In(image.Rectangle{Max: r.Size()}) {
+		t.Errorf("strip %v is outside the input panel %v", l.strip, r.Size())
+	}
+	for name, x := range map[string]image.Rectangle{"image": l.image, "label": l.labelRow, "prediction": l.predRow} {
+		if x.Overlaps(l.strip) {
+			t.Errorf("the probe's %s %v overlaps the strip %v", name, x, l.strip)
+		}
+	}
+	for j, c := range l.thumbs {
+		if !c.In(l.strip) || !l.images[j].In(c) || !l.marks[j].In(c) {
+			t.Errorf("thumbnail %d: cell %v, image %v, mark %v not nested in the strip %v", j, c, l.images[j], l.marks[j], l.strip)
+		}
+		if c.Dx() < g.px(minThumb) {
+			t.Errorf("thumbnail %d is %d px wide, under %d", j, c.Dx(), g.px(minThumb))
+		}
+		if j > 0 && c.Overlaps(l.thumbs[j-1]) {
+			t.Errorf("thumbnails %d %v and %d %v overlap", j-1, l.thumbs[j-1], j, c)
+		}
+	}
+	if in.set.chosen != g.shownProbe() {
+		t.Errorf("the strip frames probe %d, the window shows %d", in.set.chosen, g.shownProbe())
+	}
+}
+
+// checkDistPanel fails when the weight distributions panel, where shown,
+// lacks a strip per layer of the head or puts a strip over its labels.
+func checkDistPanel(t *testing.T, g *Game) {
+	t.Helper()
+	r := g.side.lay.slots[panelDist]
+	if r.Empty() {
+		return
+	}
+	d := g.side.dist
+	l := d.layout(r.Size())
+	if len(l.strips) != len(g.arch.Head) {
+		t.Fatalf("%d strips for a head of %d layers", len(l.strips), len(g.arch.Head))
+	}
+	for k, s := range l.strips {
+		if s.Dy() < int(lineHeight(g.fonts.Small)) || s.Dx() < r.Dx()/3 {
+			t.Errorf("strip %d is %v, too small", k, s)
+		}
+		if s.Overlaps(l.names[k]) || s.Overlaps(l.ranges[k]) || s.Overlaps(l.axis) || !s.In(image.Rectangle{Max: r.Size()}) {
+			t.Errorf("strip %d %v overlaps its labels %v %v or the axis %v, or leaves the panel %v", k, s, l.names[k], l.ranges[k], l.axis, r.Size())
 		}
 	}
 }

@@ -19,7 +19,8 @@ type pointer struct {
 }
 
 // handleMouse routes the mouse: wheel zoom over the view, the timeline's
-// buttons and slider, the side bar's tabs, and in the view a click that
+// buttons and slider, the input panel's probe thumbnails, the side bar's
+// tabs, and in the view a click that
 // pins a neuron or a drag that pans.
 func (g *Game) handleMouse(now time.Time, n int) {
 	mx, my := ebiten.CursorPosition()
@@ -43,6 +44,8 @@ func (g *Game) handleMouse(now time.Time, n int) {
 			g.tl.changeDelay(delayStep)
 		case pt.In(g.bar.slider.Inset(-6)):
 			g.tl.drag = true
+		case g.side.probeAt(pt) >= 0:
+			g.chooseProbe(g.side.probeAt(pt))
 		case g.side.click(pt):
 		case inView:
 			g.ptr.pressedInView, g.ptr.dragging, g.ptr.dragFrom = true, false, pt
