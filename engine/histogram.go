@@ -61,23 +61,24 @@ func (h *weightHistograms) column(k, i int) []uint32 {
 func (h *weightHistograms) add(p *collector.Pass) {
 	i := len(h.steps)
 	h.version++
-	if p == nil {
-		h.steps = append(h.steps, -1)
-		return
+	step, layers := -1, []collector.LayerPass(nil)
+	if p != nil {
+		step, layers = p.Step, p.Layers
 	}
-	h.steps = append(h.steps, p.Step)
-	for len(h.layers) < len(p.Layers) {
+	h.steps = append(h.steps, step)
+	for len(h.layers) < len(layers) {
 		h.layers = append(h.layers, layerHistogram{})
 	}
 	for k := range h.layers {
 		l := &h.layers[k]
-		// Every earlier pass has its column, empty when it lacked this
-		// layer, so column i is always at i*histBins.
+		// Every pass has its column, empty when it lacked this layer
+		// (a layer that first appears late), so column i is always at
+		// i*histBins.
 		if n := (i + 1) * histBins; len(l.counts) < n {
 			l.counts = append(l.counts, make([]uint32, n-len(l.counts))...)
 		}
-		if k < len(p.Layers) {
-			l.count(p.Layers[k], l.counts[i*histBins:])
+		if k < len(layers) {
+			l.count(layers[k], l.counts[i*histBins:])
 		}
 	}
 }
@@ -97,7 +98,9 @@ func (l *layerHistogram) count(lp collector.LayerPass, col []uint32) {
 		}
 	}
 	if l.limit == 0 {
-		l.limit = niceStep(max(top*1.25, 1e-6))
+		// A hair under 1.25x, so that float32 noise (0.4 is 0.40000001)
+		// does not round 0.5 up to 1.
+		l.limit = niceStep(max(top*1.25*(1-1e-6), 1e-6))
 	}
 	for top > l.limit {
 		l.double()
@@ -108,8 +111,9 @@ func (l *layerHistogram) count(lp collector.LayerPass, col []uint32) {
 		if v != v { // NaN
 			continue
 		}
-		b := int(math.Floor((v + l.limit) * scale))
-		col[min(max(b, 0), histBins-1)]++
+		// Clamped as a float: int(+Inf) is not defined.
+		b := min(max(math.Floor((v+l.limit)*scale), 0), histBins-1)
+		col[int(b)]++
 	}
 }
 

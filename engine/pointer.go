@@ -44,8 +44,7 @@ func (g *Game) handleMouse(now time.Time, n int) {
 			g.tl.changeDelay(delayStep)
 		case pt.In(g.bar.slider.Inset(-6)):
 			g.tl.drag = true
-		case g.side.probeAt(pt) >= 0:
-			g.chooseProbe(g.side.probeAt(pt))
+		case g.clickProbe(pt):
 		case g.side.click(pt):
 		case inView:
 			g.ptr.pressedInView, g.ptr.dragging, g.ptr.dragFrom = true, false, pt
@@ -78,4 +77,15 @@ func (g *Game) handleMouse(now time.Time, n int) {
 	if !g.ptr.dragging {
 		g.ptr.hovered = g.net.hover(float32(mx), float32(my))
 	}
+}
+
+// clickProbe shows the probe whose thumbnail is under pt, and reports
+// whether there was one.
+func (g *Game) clickProbe(pt image.Point) bool {
+	j := g.side.probeAt(pt)
+	if j < 0 {
+		return false
+	}
+	g.chooseProbe(j)
+	return true
 }
