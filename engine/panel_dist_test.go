@@ -194,7 +194,7 @@ func TestDistPanel(t *testing.T) {
 		h.add(weightPass(i*25, w, w))
 	}
 	p := NewDistPanel(th, f)
-	p.Set(&h, nil, 7, 12) // two passes still to come
+	p.Set(&h, nil, 7, 12)      // two passes still to come
 	size := image.Pt(300, 400) // strips of a few pixels per bin
 	var shot *image.RGBA
 	onLoop(t, func() {
