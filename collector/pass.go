@@ -116,6 +116,10 @@ type ProbeLayer struct {
 	Output []float32 `json:"output"`
 }
 
+// MaxProbes is the most probes a run records per pass: each costs the
+// head's activations in every pass.
+const MaxProbes = 100
+
 // NumProbes is the number of probes the pass holds: its own and Probes.
 func (p *Pass) NumProbes() int { return 1 + len(p.Probes) }
 

@@ -39,6 +39,8 @@
 //	device               MLPVIZ_DEVICE
 //	collect.neuron_cap   MLPVIZ_COLLECT_NEURON_CAP
 //	collect.gradients    MLPVIZ_COLLECT_GRADIENTS
+//	collect.probes       MLPVIZ_COLLECT_PROBES
+//	collect.health_batch MLPVIZ_COLLECT_HEALTH_BATCH
 //	collect.precision    MLPVIZ_COLLECT_PRECISION
 //	normalize.mean       MLPVIZ_NORMALIZE_MEAN
 //	normalize.std        MLPVIZ_NORMALIZE_STD
@@ -88,6 +90,7 @@ const (
 	DeviceCPU        = "cpu"
 	DeviceCUDA       = "cuda"
 	DeviceAuto       = "auto"
+	GradientsAuto    = "auto"
 	PrecisionF16     = "f16"
 	PrecisionF32     = "f32"
 	ColorRangeLayer  = "layer"
@@ -118,9 +121,13 @@ type Profile struct {
 
 // Collect says what each capture of the head records.
 type Collect struct {
-	NeuronCap int    // widest head layer in a capture; 0: full size
-	Gradients bool   // record weight and bias gradients too
-	Precision string // PrecisionF16 or PrecisionF32
+	NeuronCap int // widest head layer in a capture; 0: full size
+	// Gradients is "true", "false" or GradientsAuto: record the weight and
+	// bias gradients too, or only for a small head (the trainer decides).
+	Gradients   string
+	Probes      int    // test images per capture
+	HealthBatch int    // images of the neuron-health batch; 0: none
+	Precision   string // PrecisionF16 or PrecisionF32
 }
 
 // Normalize holds the per-channel statistics the input is normalised with:
@@ -162,6 +169,8 @@ var keys = []key{
 	{"device", "device"},
 	{"collect.neuron_cap", "neuron-cap"},
 	{"collect.gradients", "gradients"},
+	{"collect.probes", "probes"},
+	{"collect.health_batch", "health-batch"},
 	{"collect.precision", "precision"},
 	{"normalize.mean", ""},
 	{"normalize.std", ""},
@@ -404,9 +413,11 @@ func (l *loader) decode() (*Profile, error) {
 		Seed:      d.int64("seed"),
 		Device:    d.str("device"),
 		Collect: Collect{
-			NeuronCap: d.int("collect.neuron_cap"),
-			Gradients: d.bool("collect.gradients"),
-			Precision: d.str("collect.precision"),
+			NeuronCap:   d.int("collect.neuron_cap"),
+			Gradients:   d.gradients("collect.gradients"),
+			Probes:      d.int("collect.probes"),
+			HealthBatch: d.int("collect.health_batch"),
+			Precision:   d.str("collect.precision"),
 		},
 		Normalize: Normalize{
 			Mean: d.floats("normalize.mean"),
@@ -440,22 +451,24 @@ func (p *Profile) Channels() int {
 // model.
 func (p *Profile) FlagValues() map[string]string {
 	m := map[string]string{
-		"dataset":    p.Dataset,
-		"model":      p.Model,
-		"epochs":     strconv.Itoa(p.Epochs),
-		"batch-size": strconv.Itoa(p.BatchSize),
-		"lr":         strconv.FormatFloat(p.LR, 'g', -1, 64),
-		"interval":   strconv.Itoa(p.Interval),
-		"max-steps":  strconv.Itoa(p.MaxSteps),
-		"seed":       strconv.FormatInt(p.Seed, 10),
-		"device":     p.Device,
-		"neuron-cap": strconv.Itoa(p.Collect.NeuronCap),
-		"gradients":  strconv.FormatBool(p.Collect.Gradients),
-		"precision":  p.Collect.Precision,
-		"width":      strconv.Itoa(p.View.Width),
-		"height":     strconv.Itoa(p.View.Height),
-		"delay":      strconv.Itoa(p.View.DelayMS),
-		"range":      p.View.ColorRange,
+		"dataset":      p.Dataset,
+		"model":        p.Model,
+		"epochs":       strconv.Itoa(p.Epochs),
+		"batch-size":   strconv.Itoa(p.BatchSize),
+		"lr":           strconv.FormatFloat(p.LR, 'g', -1, 64),
+		"interval":     strconv.Itoa(p.Interval),
+		"max-steps":    strconv.Itoa(p.MaxSteps),
+		"seed":         strconv.FormatInt(p.Seed, 10),
+		"device":       p.Device,
+		"neuron-cap":   strconv.Itoa(p.Collect.NeuronCap),
+		"gradients":    p.Collect.Gradients,
+		"probes":       strconv.Itoa(p.Collect.Probes),
+		"health-batch": strconv.Itoa(p.Collect.HealthBatch),
+		"precision":    p.Collect.Precision,
+		"width":        strconv.Itoa(p.View.Width),
+		"height":       strconv.Itoa(p.View.Height),
+		"delay":        strconv.Itoa(p.View.DelayMS),
+		"range":        p.View.ColorRange,
 	}
 	if p.Dropout != nil {
 		m["dropout"] = strconv.FormatFloat(*p.Dropout, 'g', -1, 64)

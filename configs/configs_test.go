@@ -39,7 +39,7 @@ func mustLoad(t *testing.T, nameOrPath string, env []string) *Profile {
 // defaultView and defaultCollect are the same in every built-in profile.
 var (
 	defaultView    = View{Width: 1280, Height: 800, Fullscreen: false, DelayMS: 500, ColorRange: "layer", FPS: 60}
-	defaultCollect = Collect{NeuronCap: 0, Gradients: false, Precision: "f16"}
+	defaultCollect = Collect{NeuronCap: 0, Gradients: "auto", Probes: 10, HealthBatch: 256, Precision: "f16"}
 )
 
 func TestBuiltins(t *testing.T) {
@@ -151,7 +151,7 @@ view:
 	d := 0.25
 	want.Dropout = &d
 	want.Seed = -7
-	want.Collect.Gradients = true
+	want.Collect.Gradients = "true"
 	want.View.Fullscreen = true
 	want.View.ColorRange = "global"
 	if !reflect.DeepEqual(p, want) {
@@ -202,7 +202,7 @@ func TestEnvOverridesFile(t *testing.T) {
 		"MLPVIZ_NORMALIZE_MEAN=0.5",
 	}
 	p := mustLoad(t, path, env)
-	if p.Epochs != 7 || !p.View.Fullscreen || !p.Collect.Gradients || !slices.Equal(p.Normalize.Mean, []float64{0.5}) {
+	if p.Epochs != 7 || !p.View.Fullscreen || p.Collect.Gradients != "true" || !slices.Equal(p.Normalize.Mean, []float64{0.5}) {
 		t.Errorf("env lost: epochs %d fullscreen %v gradients %v mean %v", p.Epochs, p.View.Fullscreen, p.Collect.Gradients, p.Normalize.Mean)
 	}
 	if p.BatchSize != 32 || p.View.FPS != 30 || p.LR != 0.002 {
@@ -215,19 +215,21 @@ var envAll = map[string]struct {
 	value string
 	check func(p *Profile) bool
 }{
-	"dataset":            {"cifar10", func(p *Profile) bool { return p.Dataset == "cifar10" }},
-	"model":              {"cifar10_cnn", func(p *Profile) bool { return p.Model == "cifar10_cnn" }},
-	"epochs":             {"3", func(p *Profile) bool { return p.Epochs == 3 }},
-	"batch_size":         {" 32 ", func(p *Profile) bool { return p.BatchSize == 32 }},
-	"lr":                 {"1e-2", func(p *Profile) bool { return p.LR == 0.01 }},
-	"dropout":            {"0.1", func(p *Profile) bool { return p.Dropout != nil && *p.Dropout == 0.1 }},
-	"interval":           {"7", func(p *Profile) bool { return p.Interval == 7 }},
-	"max_steps":          {"100", func(p *Profile) bool { return p.MaxSteps == 100 }},
-	"seed":               {"-5", func(p *Profile) bool { return p.Seed == -5 }},
-	"device":             {" cuda ", func(p *Profile) bool { return p.Device == "cuda" }},
-	"collect.neuron_cap": {"16", func(p *Profile) bool { return p.Collect.NeuronCap == 16 }},
-	"collect.gradients":  {"true", func(p *Profile) bool { return p.Collect.Gradients }},
-	"collect.precision":  {"f32", func(p *Profile) bool { return p.Collect.Precision == "f32" }},
+	"dataset":              {"cifar10", func(p *Profile) bool { return p.Dataset == "cifar10" }},
+	"model":                {"cifar10_cnn", func(p *Profile) bool { return p.Model == "cifar10_cnn" }},
+	"epochs":               {"3", func(p *Profile) bool { return p.Epochs == 3 }},
+	"batch_size":           {" 32 ", func(p *Profile) bool { return p.BatchSize == 32 }},
+	"lr":                   {"1e-2", func(p *Profile) bool { return p.LR == 0.01 }},
+	"dropout":              {"0.1", func(p *Profile) bool { return p.Dropout != nil && *p.Dropout == 0.1 }},
+	"interval":             {"7", func(p *Profile) bool { return p.Interval == 7 }},
+	"max_steps":            {"100", func(p *Profile) bool { return p.MaxSteps == 100 }},
+	"seed":                 {"-5", func(p *Profile) bool { return p.Seed == -5 }},
+	"device":               {" cuda ", func(p *Profile) bool { return p.Device == "cuda" }},
+	"collect.neuron_cap":   {"16", func(p *Profile) bool { return p.Collect.NeuronCap == 16 }},
+	"collect.gradients":    {"TRUE", func(p *Profile) bool { return p.Collect.Gradients == "true" }},
+	"collect.probes":       {"3", func(p *Profile) bool { return p.Collect.Probes == 3 }},
+	"collect.health_batch": {"0", func(p *Profile) bool { return p.Collect.HealthBatch == 0 }},
+	"collect.precision":    {"f32", func(p *Profile) bool { return p.Collect.Precision == "f32" }},
 	"normalize.mean": {"0.5,0.25, 0.125", func(p *Profile) bool {
 		return slices.Equal(p.Normalize.Mean, []float64{0.5, 0.25, 0.125})
 	}},
@@ -351,7 +353,9 @@ func TestFileErrors(t *testing.T) {
 		{"model: cifar10_cnn\n", "model", []string{`32x32`, `dataset mnist`}},
 		{"dataset: cifar10\nmodel: cnn_large\n", "model", []string{`28x28`, `cifar10_cnn`}},
 		{"collect:\n  precision: f8\n", "collect.precision", []string{`f16 or f32`, `"f8"`}},
-		{"collect:\n  gradients: yes\n", "collect.gradients", []string{`true or false`, `"yes"`}},
+		{"collect:\n  gradients: yes\n", "collect.gradients", []string{`true, false or auto`, `"yes"`}},
+		{"collect:\n  probes: 0\n", "collect.probes", []string{`1 to 100`}},
+		{"collect:\n  health_batch: -1\n", "collect.health_batch", []string{`negative`}},
 		{"collect:\n  neuron_cap: -3\n", "collect.neuron_cap", []string{`negative`}},
 		{"collect: 3\n", "collect", []string{`must be a section`, `gradients`}},
 		{"normalize:\n  mean: [0.5, 0.5]\n", "normalize.mean", []string{`want 1 value`, `dataset mnist`, `got 2`}},

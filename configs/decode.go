@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/mlpviz/mlpviz/catalog"
+	"github.com/mlpviz/mlpviz/collector"
 	"github.com/mlpviz/mlpviz/scene"
 )
 
@@ -108,6 +109,25 @@ func (d *decoder) optFloat(key string) *float64 {
 	}
 	f := d.float(key)
 	return &f
+}
+
+// gradients reads true, false or auto, as the --gradients flag does.
+func (d *decoder) gradients(key string) string {
+	raw := d.v.Get(key)
+	switch x := raw.(type) {
+	case bool:
+		return strconv.FormatBool(x)
+	case string:
+		s := strings.ToLower(strings.TrimSpace(x))
+		if s == GradientsAuto {
+			return s
+		}
+		if b, err := strconv.ParseBool(s); err == nil {
+			return strconv.FormatBool(b)
+		}
+	}
+	d.fail(key, "want true, false or auto, got %s", describe(raw))
+	return GradientsAuto
 }
 
 func (d *decoder) bool(key string) bool {
@@ -229,6 +249,9 @@ func (l *loader) validate(p *Profile) error {
 		"want cpu, cuda or auto, got %q", p.Device)
 
 	check(p.Collect.NeuronCap >= 0, "collect.neuron_cap", "must not be negative (0: full size), got %d", p.Collect.NeuronCap)
+	check(p.Collect.Probes >= 1 && p.Collect.Probes <= collector.MaxProbes, "collect.probes",
+		"must be 1 to %d, got %d", collector.MaxProbes, p.Collect.Probes)
+	check(p.Collect.HealthBatch >= 0, "collect.health_batch", "must not be negative (0: off), got %d", p.Collect.HealthBatch)
 	check(p.Collect.Precision == PrecisionF16 || p.Collect.Precision == PrecisionF32, "collect.precision",
 		"want f16 or f32, got %q", p.Collect.Precision)
 

@@ -38,6 +38,12 @@ type Config struct {
 	// Probe is the test image every pass shows, so that passes compare;
 	// ProbeRandom draws a new one for each pass, as the PyTorch tool did.
 	Probe int
+	// Probes is the size of the probe set each pass records: Probe, then
+	// fixed test images, one of each class in turn; 0 or 1: Probe alone.
+	Probes int
+	// HealthBatch is how many fixed test images each pass runs forward to
+	// measure the health of the hidden neurons; 0: none.
+	HealthBatch int
 }
 
 // ProbeRandom as Config.Probe shows a new random test image in each pass.
@@ -59,6 +65,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--lr must be a positive number, got %g", c.LR)
 	case c.Dropout >= 1:
 		return fmt.Errorf("--dropout must be in [0, 1), got %g", c.Dropout)
+	case c.Probes < 0 || c.Probes > collector.MaxProbes:
+		return fmt.Errorf("--probes must be 1 to %d, got %d", collector.MaxProbes, c.Probes)
+	case c.HealthBatch < 0:
+		return fmt.Errorf("--health-batch must not be negative (0: off), got %d", c.HealthBatch)
 	case c.Probe < ProbeRandom:
 		return fmt.Errorf("--probe must be a test image index (0 or more) or random, got %d", c.Probe)
 	}
@@ -97,16 +107,14 @@ var ErrDiverged = errors.New("training diverged")
 
 // Trainer holds a model, its optimiser and its data.
 type Trainer struct {
-	cfg   Config
-	data  *dataset.Dataset
-	be    backend.Backend
-	Model *nn.Model
-	opt   *nn.AdamW
-	rng   *rand.Rand // shuffling and augmentation
-	figs  *figures   // the training steps' loss and correct counts
-	// Capture's test image and figures, made on first use.
-	probe        *batch
-	probeFigures backend.Float64Tensor
+	cfg     Config
+	data    *dataset.Dataset
+	be      backend.Backend
+	Model   *nn.Model
+	opt     *nn.AdamW
+	rng     *rand.Rand  // shuffling and augmentation
+	figs    *figures    // the training steps' loss and correct counts
+	capture *captureSet // Capture's images, made on first use
 }
 
 // New builds the model for cfg on data. The model's input shape must match
@@ -125,10 +133,21 @@ func New(cfg Config, data *dataset.Dataset) (*Trainer, error) {
 	if cfg.Probe >= data.Test.N {
 		return nil, fmt.Errorf("--probe %d: %s has %d test images (0 to %d)", cfg.Probe, data.Name, data.Test.N, data.Test.N-1)
 	}
+	if cfg.Probes > data.Test.N || cfg.HealthBatch > data.Test.N {
+		return nil, fmt.Errorf("--probes %d and --health-batch %d: %s has %d test images", cfg.Probes, cfg.HealthBatch, data.Name, data.Test.N)
+	}
 	if cfg.BatchSize > data.Train.N {
 		return nil, fmt.Errorf("--batch-size %d is more than the %d training images of %s", cfg.BatchSize, data.Train.N, data.Name)
 	}
 	if err := checkMemory(spec, cfg.BatchSize); err != nil {
+		return nil, err
+	}
+	// A capture runs the probe set and the health batch as one batch.
+	var me *MemoryError
+	if err := checkMemory(spec, max(cfg.Probes, 1)+cfg.HealthBatch); errors.As(err, &me) {
+		return nil, fmt.Errorf("--health-batch %d needs about %s, and this machine has %s available; use --health-batch %d or less",
+			cfg.HealthBatch, gigabytes(me.Need), gigabytes(me.Available), max(me.MaxBatch-max(cfg.Probes, 1), 0))
+	} else if err != nil {
 		return nil, err
 	}
 	if cfg.Dropout < 0 {
@@ -169,6 +188,10 @@ func (t *Trainer) Architecture() *collector.Architecture {
 	a.FullHead = t.fullHead()
 	a.Head = collector.CapHead(a.FullHead, t.cfg.NeuronCap)
 	a.NeuronCap = t.cfg.NeuronCap
+	if t.cfg.Probes > 1 {
+		a.Probes = t.cfg.Probes
+	}
+	a.HealthBatch = t.cfg.HealthBatch
 	a.Probe = strconv.Itoa(t.cfg.Probe)
 	if t.cfg.Probe == ProbeRandom {
 		a.Probe = "random"

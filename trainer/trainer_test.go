@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -190,6 +191,8 @@ func TestValidate(t *testing.T) {
 		func(c *Config) { c.MaxSteps = -1 },
 		func(c *Config) { c.LR = float32(math.NaN()) },
 		func(c *Config) { c.Dropout = 1 },
+		func(c *Config) { c.Probes = collector.MaxProbes + 1 },
+		func(c *Config) { c.HealthBatch = -1 },
 	}
 	for i, f := range bad {
 		c := config()
@@ -210,13 +213,16 @@ func TestValidate(t *testing.T) {
 }
 
 // BenchmarkCapture is the trainer's side of collecting one pass of the cnn
-// head at full size: the probe's eval-mode forward pass and copying the head.
+// head at full size with the default probe set and health batch: their
+// eval-mode forward pass and copying the head.
 func BenchmarkCapture(b *testing.B) {
 	data, err := dataset.Load(context.Background(), "mnist", dataset.Options{Dir: b.TempDir(), Offline: true})
 	if err != nil {
 		b.Fatal(err)
 	}
-	tr, err := New(config(), data)
+	cfg := config()
+	cfg.Probes, cfg.HealthBatch = 10, 256 // mlpviz train's defaults
+	tr, err := New(cfg, data)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -363,5 +369,112 @@ func TestFiguresOnDevice(t *testing.T) {
 	res, err := tr.Run(context.Background(), Hooks{})
 	if !errors.Is(err, ErrDiverged) || !strings.Contains(err.Error(), "at step 1:") || res.Steps != 0 {
 		t.Fatalf("Run = %+v, %v; want ErrDiverged at step 1 after 0 steps", res, err)
+	}
+}
+
+// TestProbeSetAndHealth: a pass holds one probe per class, each as the head
+// saw it (probe 0 as a single-probe run sees it, with the same weights),
+// and the health of every hidden neuron over the health batch.
+func TestProbeSetAndHealth(t *testing.T) {
+	data := realMNIST(t)
+	capture := func(probes, health int) (*collector.Pass, *collector.Architecture) {
+		cfg := config()
+		cfg.MaxSteps, cfg.Interval, cfg.Probes, cfg.HealthBatch = 5, 5, probes, health
+		tr, err := New(cfg, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pass *collector.Pass
+		if _, err := tr.Run(context.Background(), Hooks{Pass: func(p *collector.Pass) error { pass = p; return nil }}); err != nil {
+			t.Fatal(err)
+		}
+		arch := tr.Architecture()
+		if err := arch.Check(pass); err != nil {
+			t.Fatal(err)
+		}
+		return pass, arch
+	}
+	one, _ := capture(1, 0)
+	p, arch := capture(10, 64)
+	if arch.Probes != 10 || arch.HealthBatch != 64 || p.NumProbes() != 10 {
+		t.Fatalf("architecture says %d probes, %d health images; the pass holds %d probes", arch.Probes, arch.HealthBatch, p.NumProbes())
+	}
+	labels := map[int]bool{}
+	for j := range p.NumProbes() {
+		q := p.ForProbe(j)
+		labels[q.TrueLabel] = true
+		if j > 0 && slices.Equal(q.Image, p.Image) {
+			t.Errorf("probe %d shows probe 0's image", j)
+		}
+		if pred := slices.Index(q.Probs, slices.Max(q.Probs)); pred != q.Prediction {
+			t.Errorf("probe %d: prediction %d, most probable %d", j, q.Prediction, pred)
+		}
+	}
+	if len(labels) != 10 {
+		t.Errorf("the 10 probes show %d classes, want one of each", len(labels))
+	}
+	// Probe 0 in a batch of 74 is what a batch of one gives, to rounding.
+	for k := range one.Layers {
+		a, b := one.Layers[k].Output, p.Layers[k].Output
+		for i := range a {
+			if d := math.Abs(float64(a[i] - b[i])); d > 1e-3*(1+math.Abs(float64(a[i]))) {
+				t.Fatalf("layer %d output %d: %g alone, %g in the capture batch", k, i, a[i], b[i])
+			}
+		}
+	}
+	if len(one.Probes) != 0 || len(one.Health) != 0 {
+		t.Errorf("a single-probe run without health holds %d probes, %d health layers", len(one.Probes), len(one.Health))
+	}
+	if len(p.Health) != len(p.Layers)-1 {
+		t.Fatalf("%d health layers for %d hidden layers", len(p.Health), len(p.Layers)-1)
+	}
+	for h, lh := range p.Health {
+		for i, a := range lh.Active {
+			if a < 0 || a > 1 || lh.Std[i] < 0 || (a == 0 && lh.Mean[i] != 0) {
+				t.Fatalf("hidden layer %d neuron %d: active %g, mean %g, std %g", h+1, i, a, lh.Mean[i], lh.Std[i])
+			}
+		}
+	}
+}
+
+// TestHealth: the figures of one layer over a batch, and the collector's
+// rule applied to them.
+func TestHealth(t *testing.T) {
+	// Three images, four neurons: always off, always 2 (saturated), on for
+	// one image, varying and always on.
+	a := []float32{
+		0, 2, 0, 1,
+		0, 2, 0, 2,
+		-1, 2, 3, 3,
+	}
+	h := health(a, 3, 4)
+	want := collector.LayerHealth{
+		Mean:   []float32{-1.0 / 3, 2, 1, 2},
+		Active: []float32{0, 1, 1.0 / 3, 1},
+		Std:    []float32{float32(math.Sqrt(2.0 / 9)), 0, float32(math.Sqrt(2)), float32(math.Sqrt(2.0 / 3))},
+	}
+	for i := range 4 {
+		for _, f := range [][2]float32{{h.Mean[i], want.Mean[i]}, {h.Active[i], want.Active[i]}, {h.Std[i], want.Std[i]}} {
+			if math.Abs(float64(f[0]-f[1])) > 1e-6 {
+				t.Fatalf("neuron %d: got %+v, want %+v", i, h, want)
+			}
+		}
+	}
+	if dead, sat := h.Counts(); dead != 1 || sat != 1 || !h.Dead(0) || !h.Saturated(1) {
+		t.Errorf("%d dead, %d saturated; want neuron 0 dead and neuron 1 saturated", dead, sat)
+	}
+}
+
+// TestGradientsByDefault: cnn's small head records gradients unless told
+// not to; the large heads do not.
+func TestGradientsByDefault(t *testing.T) {
+	for _, c := range []struct {
+		model string
+		cap   int
+		want  bool
+	}{{"cnn", 0, true}, {"cnn_large", 0, false}, {"cifar10_cnn", 0, false}, {"cifar10_cnn", 16, true}, {"nope", 0, false}} {
+		if got := GradientsByDefault(c.model, c.cap); got != c.want {
+			t.Errorf("%s with cap %d: %v, want %v", c.model, c.cap, got, c.want)
+		}
 	}
 }

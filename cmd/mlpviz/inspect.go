@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 
 	"github.com/mlpviz/mlpviz/collector"
 	"github.com/mlpviz/mlpviz/collector/runfile"
@@ -22,18 +24,25 @@ type summary struct {
 	Layers        []collector.LinearShape `json:"layers"`
 	NeuronCap     int                     `json:"neuron_cap"`
 	Gradients     bool                    `json:"gradients"`
-	Probe         string                  `json:"probe"` // the test image passes show: an index, "random", or "" when not recorded
-	LossFirst     *float32                `json:"loss_first"`
-	LossLast      *float32                `json:"loss_last"`
-	Bytes         int64                   `json:"bytes"`
-	BytesPerPass  int64                   `json:"bytes_per_pass"`
-	Closed        bool                    `json:"closed"`   // the writer finished cleanly (index present)
-	Verified      bool                    `json:"verified"` // every pass was decoded (not --quick)
-	Damaged       bool                    `json:"damaged"`
-	DamageOffset  *int64                  `json:"damage_offset,omitempty"`
-	DamageReason  string                  `json:"damage_reason,omitempty"`
-	Damages       int                     `json:"damages"` // damaged places found
-	WholePasses   int                     `json:"whole_passes"`
+	Probe         string                  `json:"probe"`        // the test image passes show: an index, "random", or "" when not recorded
+	Probes        int                     `json:"probes"`       // probe images per pass (1 for runs before probe sets)
+	HealthBatch   int                     `json:"health_batch"` // images neuron health is measured over; 0: none
+	// Dead and Saturated count, per hidden layer, the neurons of the last
+	// whole pass that the collector's rule finds dead or saturated; absent
+	// when the run measures no health.
+	Dead         []int    `json:"dead,omitempty"`
+	Saturated    []int    `json:"saturated,omitempty"`
+	LossFirst    *float32 `json:"loss_first"`
+	LossLast     *float32 `json:"loss_last"`
+	Bytes        int64    `json:"bytes"`
+	BytesPerPass int64    `json:"bytes_per_pass"`
+	Closed       bool     `json:"closed"`   // the writer finished cleanly (index present)
+	Verified     bool     `json:"verified"` // every pass was decoded (not --quick)
+	Damaged      bool     `json:"damaged"`
+	DamageOffset *int64   `json:"damage_offset,omitempty"`
+	DamageReason string   `json:"damage_reason,omitempty"`
+	Damages      int      `json:"damages"` // damaged places found
+	WholePasses  int      `json:"whole_passes"`
 	// ExpectedPasses counts the passes written, by their sequence numbers,
 	// including those damage hides from the scan.
 	ExpectedPasses int `json:"expected_passes"`
@@ -92,6 +101,7 @@ func summarize(r *runfile.Reader, verify bool) *summary {
 	s := &summary{
 		FormatVersion: r.FormatVersion(), Dataset: a.Dataset, Model: a.Model, Precision: r.Precision().String(),
 		Passes: r.Len(), Layers: a.Head, NeuronCap: a.NeuronCap, Gradients: a.Gradients, Probe: a.Probe,
+		Probes: max(a.Probes, 1), HealthBatch: a.HealthBatch,
 		Bytes: r.Size(), Closed: r.Closed(), Verified: verify, ExpectedPasses: max(r.Len(), r.Expected()),
 	}
 	// Only the figures are kept: a pass can take 70 MB.
@@ -110,6 +120,7 @@ func summarize(r *runfile.Reader, verify bool) *summary {
 			first.step, first.loss, found = p.Step, p.Loss, true
 		}
 		last.step, last.loss = p.Step, p.Loss
+		s.Dead, s.Saturated = p.HealthCounts()
 	}
 	if n := r.Len(); verify {
 		for i := range n {
@@ -157,6 +168,13 @@ func printSummary(w io.Writer, path string, s *summary) {
 		capNote = fmt.Sprintf("neuron cap %d", s.NeuronCap)
 	}
 	fmt.Fprintf(w, "  head     %s (%s, gradients %v)\n", head, capNote, s.Gradients)
+	if s.Probes > 1 {
+		fmt.Fprintf(w, "  probes   %d per pass\n", s.Probes)
+	}
+	if s.Dead != nil {
+		fmt.Fprintf(w, "  health   over %d images, last pass: dead %s, saturated %s (per hidden layer)\n",
+			s.HealthBatch, joinInts(s.Dead), joinInts(s.Saturated))
+	}
 	switch {
 	case s.Passes == 0:
 		fmt.Fprintln(w, "  passes   none yet")
@@ -187,4 +205,13 @@ func printSummary(w io.Writer, path string, s *summary) {
 		state += ", every pass verified"
 	}
 	fmt.Fprintf(w, "  state    %s\n", state)
+}
+
+// joinInts writes counts as "0 3 1".
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, " ")
 }

@@ -43,6 +43,7 @@ type trainFlags struct {
 	profileName             string
 	profile                 *configs.Profile
 	device                  string // --device: cpu, cuda or auto
+	gradients               gradientsFlag
 }
 
 func newTrainFlags() (*flag.FlagSet, *trainFlags) {
@@ -67,7 +68,10 @@ func newTrainFlags() (*flag.FlagSet, *trainFlags) {
 	fs.StringVar(&f.output, "output_path", "", "the PyTorch tool's spelling of --output")
 	fs.IntVar(&f.cfg.NeuronCap, "neuron-cap", 0, "reduce every head layer wider than this many `neurons`, as the PyTorch tool did (0: full size)")
 	fs.IntVar(&f.cfg.NeuronCap, "neuron_cap", 0, "the PyTorch tool's spelling of --neuron-cap")
-	fs.BoolVar(&f.cfg.Gradients, "gradients", false, "also record the last step's weight and bias gradients")
+	f.gradients = configs.GradientsAuto
+	fs.Var(&f.gradients, "gradients", "also record the last step's weight and bias `gradients`: true, false, or auto (when the head has at most 65536 weights, as cnn's has)")
+	fs.IntVar(&f.cfg.Probes, "probes", 10, "test `images` each pass runs through the head: the --probe image, then one of each class in turn (1 to 100)")
+	fs.IntVar(&f.cfg.HealthBatch, "health-batch", 256, "fixed test `images` each pass runs forward to find dead and saturated neurons (0: off)")
 	fs.Var(&f.precision, "precision", "float `precision` in the run file: f16 (compact) or f32 (every bit)")
 	fs.Var((*probeFlag)(&f.cfg.Probe), "probe", "test `image` every pass shows: its index, or random for a new one each pass as the PyTorch tool did")
 	f.window.register(fs)
@@ -123,9 +127,13 @@ func (f *trainFlags) parse(fs *flag.FlagSet, args []string, stdout, stderr io.Wr
 	if err := f.cfg.Validate(); err != nil {
 		return usageError{err.Error()}
 	}
+	if f.cfg.Probes < 1 {
+		return usageError{fmt.Sprintf("--probes must be 1 to %d, got %d", collector.MaxProbes, f.cfg.Probes)}
+	}
 	if f.cfg.NeuronCap < 0 {
 		return usageError{fmt.Sprintf("--neuron-cap must not be negative, got %d", f.cfg.NeuronCap)}
 	}
+	f.cfg.Gradients = f.gradients == "true" || (f.gradients == configs.GradientsAuto && trainer.GradientsByDefault(f.model, f.cfg.NeuronCap))
 	if err := f.outputs(set); err != nil {
 		return err
 	}
@@ -370,6 +378,27 @@ func trainAndEvaluate(ctx context.Context, tr *trainer.Trainer, sink *pipeline.P
 		status.Store(&engine.Status{State: fmt.Sprintf("done · test accuracy %.4f", acc), ImagesPerSecond: ips})
 	}
 	return o
+}
+
+// gradientsFlag reads --gradients: true, false or auto; the flag alone
+// means true.
+type gradientsFlag string
+
+func (g *gradientsFlag) String() string   { return string(*g) }
+func (g *gradientsFlag) IsBoolFlag() bool { return true }
+
+func (g *gradientsFlag) Set(s string) error {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == configs.GradientsAuto {
+		*g = gradientsFlag(s)
+		return nil
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("want true, false or auto, got %q", s)
+	}
+	*g = gradientsFlag(strconv.FormatBool(b))
+	return nil
 }
 
 // probeFlag reads --probe: a test image index, or "random".

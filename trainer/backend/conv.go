@@ -13,6 +13,15 @@ import "github.com/mlpviz/mlpviz/trainer/backend/kernels"
 // Each output row of a kernel offset is one shifted copy of an input row
 // with zeros where it reads the padding.
 func im2col(g ConvGeom, x, col []float32) {
+	if g.OutW() == g.W {
+		im2colSame(g, x, col)
+	} else {
+		im2colRows(g, x, col)
+	}
+}
+
+// im2colRows is im2col for any geometry, row by row.
+func im2colRows(g ConvGeom, x, col []float32) {
 	oh, ow := g.OutH(), g.OutW()
 	i := 0
 	for ch := 0; ch < g.C; ch++ {
@@ -31,6 +40,62 @@ func im2col(g ConvGeom, x, col []float32) {
 					clear(dst[:lo])
 					copy(dst[lo:hi], plane[iy*g.W+lo+kx-g.Pad:])
 					clear(dst[hi:])
+				}
+			}
+		}
+	}
+}
+
+// im2colSame is im2col for a "same" convolution (output as wide as the
+// input, as every 3x3 convolution with padding 1 is). Each kernel offset's
+// rows are then the input plane shifted by a constant, so they are copied
+// in one piece and only the columns that fall outside the image are
+// cleared after: a row-by-row copy of 7 to 28 values made im2col most of a
+// forward pass's time in calls.
+func im2colSame(g ConvGeom, x, col []float32) {
+	h, w := g.H, g.W
+	oh, ow := g.OutH(), g.OutW()
+	block := oh * ow
+	i := 0
+	for ch := 0; ch < g.C; ch++ {
+		plane := x[ch*h*w : (ch+1)*h*w]
+		for ky := 0; ky < g.R; ky++ {
+			dy := ky - g.Pad
+			y0, y1 := validRange(dy, oh, h) // output rows inside the image
+			for kx := 0; kx < g.R; kx++ {
+				dx := kx - g.Pad
+				dst := col[i : i+block]
+				i += block
+				if y0 >= y1 {
+					clear(dst)
+					continue
+				}
+				clear(dst[:y0*ow])
+				clear(dst[y1*ow:])
+				// Output (oy, ox) takes input (oy+dy, ox+dx): one shifted run,
+				// trimmed where it would start before or end after the plane.
+				d0, d1 := y0*ow, y1*ow
+				s0 := (y0+dy)*w + dx
+				if s0 < 0 {
+					d0 -= s0
+					s0 = 0
+				}
+				if over := s0 + (d1 - d0) - len(plane); over > 0 {
+					d1 -= over
+				}
+				if d0 < d1 {
+					copy(dst[d0:d1], plane[s0:])
+				}
+				lo, hi := validRange(dx, ow, w)   // the columns inside the image
+				lo, hi = min(lo, ow), min(hi, ow) // a kernel wider than the image
+				for oy := y0; oy < y1; oy++ {
+					row := dst[oy*ow : (oy+1)*ow]
+					for ox := 0; ox < lo; ox++ {
+						row[ox] = 0
+					}
+					for ox := hi; ox < ow; ox++ {
+						row[ox] = 0
+					}
 				}
 			}
 		}
@@ -99,10 +164,7 @@ func (t *convForward) run(wk, lo, hi int) {
 		im2col(g, t.x[n*in:(n+1)*in], col)
 		yn := t.y[n*out : (n+1)*out]
 		for k := 0; k < g.K; k++ {
-			row := yn[k*hw : (k+1)*hw]
-			for j := range row {
-				row[j] = t.bias[k]
-			}
+			fill(yn[k*hw:(k+1)*hw], t.bias[k])
 		}
 		kernels.Sgemm(false, false, g.K, hw, ckk, t.w, ckk, col, hw, 1, yn, hw)
 	}
@@ -160,5 +222,18 @@ func (t *convBackward) run(wk, lo, hi int) {
 			kernels.Sgemm(true, false, ckk, hw, g.K, t.w, ckk, dyn, hw, 0, dcol, hw)
 			col2im(g, dcol, t.dx[n*in:(n+1)*in])
 		}
+	}
+}
+
+// fill sets every value of row to v by doubling copies, which run at
+// memmove's vector speed where a loop of stores does not: the bias fill
+// was a tenth of an eval-mode forward pass of cnn.
+func fill(row []float32, v float32) {
+	if len(row) == 0 {
+		return
+	}
+	row[0] = v
+	for done := 1; done < len(row); done *= 2 {
+		copy(row[done:], row[:done])
 	}
 }

@@ -101,6 +101,29 @@ func TestConv2D(t *testing.T) {
 	}
 }
 
+// TestIm2colSame: the one-copy-per-offset im2col of "same" convolutions
+// gives exactly what the row-by-row one does, including images narrower
+// or shorter than the kernel.
+func TestIm2colSame(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, g := range []ConvGeom{
+		{C: 2, H: 5, W: 6, R: 3, Pad: 1}, {C: 1, H: 28, W: 28, R: 3, Pad: 1}, {C: 3, H: 7, W: 7, R: 3, Pad: 1},
+		{C: 2, H: 6, W: 4, R: 5, Pad: 2}, {C: 2, H: 3, W: 5, R: 1, Pad: 0}, {C: 1, H: 1, W: 1, R: 3, Pad: 1},
+		{C: 1, H: 2, W: 1, R: 5, Pad: 2}, {C: 2, H: 1, W: 9, R: 3, Pad: 1},
+	} {
+		x := randSlice(rng, g.C*g.H*g.W)
+		n := g.C * g.R * g.R * g.OutH() * g.OutW()
+		want, got := make([]float32, n), randSlice(rng, n) // got starts dirty: every value must be written
+		im2colRows(g, x, want)
+		im2colSame(g, x, got)
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%+v: value %d is %g, want %g", g, i, got[i], want[i])
+			}
+		}
+	}
+}
+
 func TestMaxPool2D(t *testing.T) {
 	x := []float32{
 		1, 5, 2, 0, 9,
