@@ -15,9 +15,9 @@ import (
 
 // DistPanel shows how the weights of each Linear layer of the head are
 // distributed, pass after pass, as TensorBoard's "distributions" do: one
-// heat strip per layer, x the pass, y the weight value (-limit at the
-// bottom, +limit at the top), brightness the share of the layer's weights
-// in that bin. A vertical cursor marks the pass on screen. The histograms
+// heat strip per layer, x the pass, y the weight value (symmetric about 0,
+// as far out as any pass has weights), brightness the share of the
+// layer's weights in that bin. A vertical cursor marks the pass on screen. The histograms
 // come from the Source (weightHistograms), which fills them as it decodes
 // passes, so a long run's strips grow over its first frames.
 type DistPanel struct {
@@ -82,12 +82,36 @@ func (p *DistPanel) layers() int {
 	return max(len(p.names), len(p.h.layers))
 }
 
-// limit is layer k's value range, 0 while it has no histogram.
+// span is the number of bins either side of 0 that strip k shows: as
+// many as the widest pass uses, so that a distribution that never filled
+// its range (or left it behind when the range doubled) still fills its
+// strip; at least a few, so that weights stuck at one value do not fill
+// it either.
+func (p *DistPanel) span(k int) int {
+	span := histBins / 8
+	if p.h == nil || k >= len(p.h.layers) {
+		return span
+	}
+	counts := p.h.layers[k].counts
+	for c := 0; c+histBins <= len(counts); c += histBins {
+		col := counts[c : c+histBins]
+		for b := 0; b < histBins/2-span; b++ {
+			if col[b] != 0 || col[histBins-1-b] != 0 {
+				span = histBins/2 - b
+				break
+			}
+		}
+	}
+	return span
+}
+
+// limit is the largest |w| strip k shows (its edge), 0 while the layer
+// has no histogram.
 func (p *DistPanel) limit(k int) float64 {
 	if p.h == nil || k >= len(p.h.layers) {
 		return 0
 	}
-	return p.h.layers[k].limit
+	return p.h.layers[k].limit * float64(p.span(k)) / (histBins / 2)
 }
 
 // layerName names strip k.
@@ -132,7 +156,7 @@ func (p *DistPanel) axisHeight() int {
 
 // rangeText labels a strip's value range, which is symmetric about 0.
 func rangeText(limit float64) string {
-	return "±" + strconv.FormatFloat(limit, 'g', 3, 64)
+	return "±" + strconv.FormatFloat(limit, 'g', 2, 64)
 }
 
 func (p *DistPanel) layout(size image.Point) distLayout {
@@ -219,25 +243,27 @@ func (p *DistPanel) render(dst *ebiten.Image) {
 
 // drawStrip draws layer k's histograms into sr: a texture with a column
 // per pass (or, when the run has more passes than sr has pixels, per pixel
-// column, each showing the pass at its middle) and a row per bin, scaled
-// up without smoothing.
+// column, each showing the pass at its middle) and a row per bin of its
+// span, scaled up without smoothing.
 func (p *DistPanel) drawStrip(dst *ebiten.Image, k int, sr image.Rectangle) {
 	cols := min(p.total, sr.Dx())
 	if cols <= 0 || sr.Dy() <= 0 {
 		return
 	}
+	span := p.span(k)
+	rows := 2 * span // bins histBins/2-span .. histBins/2+span-1, the top one first
 	for len(p.strips) <= k {
 		p.strips = append(p.strips, nil)
 	}
 	img := p.strips[k]
-	if img == nil || img.Bounds().Dx() != cols {
+	if img == nil || img.Bounds().Dx() != cols || img.Bounds().Dy() != rows {
 		if img != nil {
 			img.Deallocate()
 		}
-		img = ebiten.NewImage(cols, histBins)
+		img = ebiten.NewImage(cols, rows)
 		p.strips[k] = img
 	}
-	p.rgba = slices.Grow(p.rgba[:0], 4*cols*histBins)[:4*cols*histBins]
+	p.rgba = slices.Grow(p.rgba[:0], 4*cols*rows)[:4*cols*rows]
 	clear(p.rgba)
 	for c := range cols {
 		i := (2*c + 1) * p.total / (2 * cols)
@@ -252,18 +278,19 @@ func (p *DistPanel) drawStrip(dst *ebiten.Image, k int, sr image.Rectangle) {
 		if peak == 0 {
 			continue // transparent: the strip's empty fill shows
 		}
-		for b, v := range col {
+		for r := range rows {
+			v := col[histBins/2+span-1-r] // the most negative bin at the bottom
 			if v == 0 {
 				continue
 			}
-			c4 := p.heat(math.Sqrt(float64(v) / float64(peak)))
-			o := 4 * ((histBins-1-b)*cols + c) // bin 0 (most negative) at the bottom
+			c4 := p.heat(float64(v) / float64(peak))
+			o := 4 * (r*cols + c)
 			p.rgba[o], p.rgba[o+1], p.rgba[o+2], p.rgba[o+3] = c4.R, c4.G, c4.B, 255
 		}
 	}
 	img.WritePixels(p.rgba)
 	p.op.GeoM.Reset()
-	p.op.GeoM.Scale(float64(sr.Dx())/float64(cols), float64(sr.Dy())/histBins)
+	p.op.GeoM.Scale(float64(sr.Dx())/float64(cols), float64(sr.Dy())/float64(rows))
 	p.op.GeoM.Translate(float64(sr.Min.X), float64(sr.Min.Y))
 	p.op.Filter = ebiten.FilterNearest
 	dst.DrawImage(img, &p.op)
@@ -271,7 +298,8 @@ func (p *DistPanel) drawStrip(dst *ebiten.Image, k int, sr image.Rectangle) {
 
 // heat is the colour of a bin holding a share t (0..1] of its column's
 // fullest bin: from a dim blue for a bin with any weights at all (so the
-// tails show) through the accent to near white at the peak.
+// tails show) through the accent to near white at the peak. Linear in t,
+// so the shape of the distribution reads as it is.
 func (p *DistPanel) heat(t float64) color.RGBA {
 	th := p.th
 	dim := mix(th.Background, th.Accent, 0.3)

@@ -209,10 +209,16 @@ func TestDistPanel(t *testing.T) {
 		t.Fatalf("%d strips, want 2", len(l.strips))
 	}
 	sr := l.strips[0]
+	// The strip shows the bins any pass uses: out to 0.4's, bin 43 of
+	// ±0.5's 48, 20 bins either side of 0.
+	if p.span(0) != 20 || rangeText(p.limit(0)) != "±0.42" {
+		t.Errorf("span %d bins, range %s; want 20, ±0.42", p.span(0), rangeText(p.limit(0)))
+	}
 	binY := func(v float32) int { // the middle of v's bin
 		b := int(math.Floor((float64(v) + 0.5) / 1 * histBins))
-		row := histBins - 1 - b // the texture's rows run top down
-		return sr.Min.Y + int((float64(row)+0.5)*float64(sr.Dy())/histBins)
+		span := p.span(0)
+		row := histBins/2 + span - 1 - b // the texture's rows run top down
+		return sr.Min.Y + int((float64(row)+0.5)*float64(sr.Dy())/float64(2*span))
 	}
 	for i := range 10 {
 		if i == 7 {
@@ -222,7 +228,7 @@ func TestDistPanel(t *testing.T) {
 		if c := shot.RGBAAt(x, binY(value(i))); !colorNear(c, p.heat(1), 12) {
 			t.Errorf("pass %d: %v at its weights' bin (y %d), want the peak's %v", i, c, binY(value(i)), p.heat(1))
 		}
-		if c := shot.RGBAAt(x, binY(-0.45)); !colorNear(c, mix(th.Background, th.Panel, 0.3), 4) {
+		if c := shot.RGBAAt(x, binY(-0.39)); !colorNear(c, mix(th.Background, th.Panel, 0.3), 4) {
 			t.Errorf("pass %d: %v in an empty bin", i, c)
 		}
 	}

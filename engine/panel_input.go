@@ -176,7 +176,8 @@ func (p *InputPanel) layout(size image.Point) inputLayout {
 	gap := int(f.px(8))
 	var l inputLayout
 	if p.set.len() > 0 {
-		g := p.thumbGrid(content.Dx())
+		// The probe keeps at least two thirds of the height.
+		g := p.thumbGrid(content.Dx(), content.Dy()/3)
 		l.strip = image.Rect(content.Min.X, content.Max.Y-g.height(), content.Max.X, content.Max.Y)
 		p.layoutStrip(&l, g)
 		content.Max.Y = max(l.strip.Min.Y-gap, content.Min.Y)

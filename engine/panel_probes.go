@@ -2,7 +2,9 @@ package engine
 
 import (
 	"image"
+	"math"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/hajimehoshi/ebiten/v2"
 	"github.com/hajimehoshi/ebiten/v2/text/v2"
@@ -105,7 +107,7 @@ type thumbGrid struct {
 	cols, rows int
 	side       int // a thumbnail's width and height, its frame included
 	gap        int
-	labelH     int // the label row under each; 0 when a name does not fit under its thumbnail
+	labelH     int // the label row under each; 0 when a name does not read under its thumbnail
 	markH      int // the right/wrong underline
 }
 
@@ -126,25 +128,40 @@ func (g thumbGrid) height() int {
 	return g.rows*g.cellHeight() + (g.rows-1)*g.gap
 }
 
-// thumbGrid arranges the probe set's thumbnails in a strip width wide.
-func (p *InputPanel) thumbGrid(width int) thumbGrid {
-	f := p.f
+// thumbGrid arranges the probe set's thumbnails in a strip width wide and
+// at most maxH high (0: no limit): in the fewest rows that give each
+// thumbnail minThumb pixels, or in more where the height allows larger
+// thumbnails (a panel alone in the side bar has height to spare).
+func (p *InputPanel) thumbGrid(width, maxH int) thumbGrid {
 	k := p.set.len()
-	g := thumbGrid{gap: int(f.px(4)), markH: int(max(2, f.px(2)))}
 	if k == 0 || width <= 0 {
-		return g
+		return thumbGrid{}
 	}
-	for g.rows = 1; ; g.rows++ {
-		g.cols = (k + g.rows - 1) / g.rows
-		g.side = min((width-(g.cols-1)*g.gap)/g.cols, int(f.px(maxThumb)))
-		if g.side >= int(f.px(minThumb)) || g.cols == 1 {
-			break
+	g := p.thumbRows(width, 1)
+	for g.side < int(p.f.px(minThumb)) && g.cols > 1 {
+		g = p.thumbRows(width, g.rows+1)
+	}
+	for r := g.rows + 1; r <= k && maxH > 0; r++ {
+		if h := p.thumbRows(width, r); h.side > g.side && h.height() <= maxH {
+			g = h
 		}
 	}
-	g.side = max(g.side, 1)
+	return g
+}
+
+// thumbRows lays the thumbnails out in rows rows of a strip width wide.
+func (p *InputPanel) thumbRows(width, rows int) thumbGrid {
+	f := p.f
+	k := p.set.len()
+	g := thumbGrid{rows: rows, cols: (k + rows - 1) / rows, gap: int(f.px(4)), markH: int(max(2, f.px(2)))}
+	g.side = max(min((width-(g.cols-1)*g.gap)/g.cols, int(f.px(maxThumb))), 1)
+	// Labels under the thumbnails when every one reads: whole, or cut
+	// with an ellipsis after at least three letters ("airp…").
 	fits := true
 	for _, c := range p.set.labels {
-		fits = fits && text.Advance(className(p.names, c), f.Small) <= float64(g.side+g.gap)
+		name := className(p.names, c)
+		cut := fitText(name, f.Small, float64(g.side+g.gap))
+		fits = fits && (cut == name || utf8.RuneCountInString(cut) > 3)
 	}
 	if fits {
 		g.labelH = int(lineHeight(f.Small))
@@ -152,12 +169,21 @@ func (p *InputPanel) thumbGrid(width int) thumbGrid {
 	return g
 }
 
+// thumbFrame is the width of the chosen thumbnail's frame; every
+// thumbnail's image keeps this far inside its cell.
+func thumbFrame(f *Fonts) int { return int(max(2, f.px(2))) }
+
 // layoutStrip places the thumbnails of grid g in l.strip, centred.
 func (p *InputPanel) layoutStrip(l *inputLayout, g thumbGrid) {
 	k := p.set.len()
 	w, h := p.set.shape[2], p.set.shape[1]
-	frame := int(max(1, p.f.px(1)))
-	l.thumbScale = fitScale(w, h, image.Pt(g.side-2*frame, g.side-2*frame))
+	// The image fills its frame, the chosen one's two pixels wide
+	// included: a thumbnail is small, and a whole-number scale would
+	// leave most of the frame empty.
+	inner := float64(g.side - 2*thumbFrame(p.f))
+	if w > 0 && h > 0 {
+		l.thumbScale = max(min(inner/float64(w), inner/float64(h)), 0)
+	}
 	rowW := g.cols*g.side + (g.cols-1)*g.gap
 	x0 := l.strip.Min.X + (l.strip.Dx()-rowW)/2
 	for j := range k {
@@ -184,7 +210,7 @@ func (p *InputPanel) minHeight(width int, base int) int {
 		return 0
 	}
 	_, content := frameLayout(image.Rect(0, 0, width, 1000), true, p.f)
-	return base + p.thumbGrid(content.Dx()).height() + int(p.f.px(8))
+	return base + p.thumbGrid(content.Dx(), 0).height() + int(p.f.px(8))
 }
 
 // probeAt is the probe whose thumbnail holds pt, in a panel of size with
@@ -210,19 +236,15 @@ func (p *InputPanel) drawStrip(dst *ebiten.Image, l *inputLayout) {
 		return
 	}
 	p.uploadAtlas()
-	frame := max(1, f.px(1))
 	w, h := s.shape[2], s.shape[1]
 	for j, cell := range l.thumbs {
 		box := image.Rect(cell.Min.X, cell.Min.Y, cell.Max.X, cell.Min.Y+cell.Dx())
-		border := th.Border
+		border, frame := th.Border, int(max(1, f.px(1)))
 		if j == s.chosen {
-			border = th.Accent
-			frame = max(2, f.px(2))
-		} else {
-			frame = max(1, f.px(1))
+			border, frame = th.Accent, thumbFrame(f)
 		}
 		fillRect(dst, float64(box.Min.X), float64(box.Min.Y), float64(box.Dx()), float64(box.Dy()), border)
-		inner := box.Inset(int(frame))
+		inner := box.Inset(frame)
 		fillRect(dst, float64(inner.Min.X), float64(inner.Min.Y), float64(inner.Dx()), float64(inner.Dy()), th.Background)
 		if s.atlas != nil {
 			ir := l.images[j]
@@ -231,8 +253,10 @@ func (p *InputPanel) drawStrip(dst *ebiten.Image, l *inputLayout) {
 			s.op.GeoM.Translate(float64(ir.Min.X), float64(ir.Min.Y))
 			s.op.ColorScale.Reset()
 			s.op.Filter = ebiten.FilterNearest
-			if l.thumbScale < 1 {
-				s.op.Filter = ebiten.FilterLinear // smaller than the probe: average, do not drop rows
+			if l.thumbScale != math.Trunc(l.thumbScale) {
+				// Not a whole number of pixels per probe pixel: smooth,
+				// rather than drop rows or draw uneven blocks.
+				s.op.Filter = ebiten.FilterLinear
 			}
 			if j != s.chosen {
 				s.op.ColorScale.Scale(0.75, 0.75, 0.75, 1)
@@ -247,7 +271,7 @@ func (p *InputPanel) drawStrip(dst *ebiten.Image, l *inputLayout) {
 				c = th.Text
 			}
 			lr := l.labels[j]
-			drawTextMiddle(dst, className(p.names, s.labels[j]), f.Small, float64(lr.Min.X+lr.Max.X)/2, lr, c, text.AlignCenter)
+			drawTextMiddle(dst, fitText(className(p.names, s.labels[j]), f.Small, float64(lr.Dx())), f.Small, float64(lr.Min.X+lr.Max.X)/2, lr, c, text.AlignCenter)
 		}
 	}
 }
