@@ -77,7 +77,7 @@ func (w *windowFlags) options(title string) (engine.Options, error) {
 		return engine.Options{}, usageError{fmt.Sprintf("--fps must be 1..240, got %d", w.fps)}
 	}
 	if w.probeShown < 0 {
-		return engine.Options{}, usageError{fmt.Sprintf("--probe-shown must be at least 1, got %d", w.probeShown)}
+		return engine.Options{}, usageError{fmt.Sprintf("--probe-shown must be 1 or more, got %d", w.probeShown)}
 	}
 	if w.frames < 1 {
 		return engine.Options{}, usageError{fmt.Sprintf("--frames must be at least 1, got %d", w.frames)}
