@@ -20,8 +20,7 @@ type pointer struct {
 
 // handleMouse routes the mouse: wheel zoom over the view, the timeline's
 // buttons and slider, the input panel's probe thumbnails, the side bar's
-// tabs, and in the view a click that
-// pins a neuron or a drag that pans.
+// tabs, and in the view a click that pins a neuron or a drag that pans.
 func (g *Game) handleMouse(now time.Time, n int) {
 	mx, my := ebiten.CursorPosition()
 	pt := image.Pt(mx, my)
