@@ -91,8 +91,10 @@ type comparison struct {
 	names  [2]string
 	layout CompareLayout
 	net    *network        // B's head, drawn in the side-by-side layout
-	pass   *collector.Pass // B's pass matched to A's shown one, or nil
+	whole  *collector.Pass // B's pass matched to A's shown one, or nil
 	shown  int             // its index, or -1
+	probe  int             // the probe pass shows; -1: pass is not made yet
+	pass   *collector.Pass // whole as the chosen probe saw it
 	diff   *collector.Pass // B − A of the shown passes (Difference layout)
 	err    error           // why there is no difference to show
 	probes bool            // the shown passes' probe images differ: their activations are not alike
@@ -221,7 +223,9 @@ func (g *Game) compareInput() viewInput {
 	case in.mode == scene.ViewChange:
 		if ref := g.referencePass(); ref != nil {
 			if j := matchStep(c.src.Metrics(), ref.Step); j >= 0 {
-				in.ref, _ = c.src.Pass(j)
+				if p, err := c.src.Pass(j); err == nil {
+					in.ref = p.ForProbe(c.probe)
+				}
 			}
 		}
 	}
@@ -236,9 +240,12 @@ func (g *Game) syncCompare() bool {
 	if g.pass != nil {
 		if j := matchStep(c.src.Metrics(), g.pass.Step); j >= 0 && j != c.shown {
 			if p, err := c.src.Pass(j); err == nil {
-				c.pass, c.shown = p, j
+				c.whole, c.shown, c.probe = p, j, -1
 			}
 		}
+	}
+	if j := g.shownProbe(); c.whole != nil && c.probe != j {
+		c.pass, c.probe = c.whole.ForProbe(j), j
 	}
 	c.net.mode = g.net.mode
 	s := compareSet{a: g.pass, b: c.pass, layout: c.layout, mode: g.net.mode, view: g.modes.mode, ref: g.modes.ref}

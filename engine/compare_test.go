@@ -46,8 +46,8 @@ func TestComparable(t *testing.T) {
 // 100, B at 40, 80 and 120, showing A's second pass, ready to draw.
 func compareGame(t *testing.T, layout CompareLayout) *Game {
 	t.Helper()
-	a := layoutSource(t, "cnn")
-	b := stepSource(t, "cnn", 7, 40, 80, 120)
+	a := layoutSource(t, "cnn", 1)
+	b := stepSource(t, "cnn", 7, 1, 40, 80, 120)
 	t.Cleanup(func() { a.Close(); b.Close() })
 	g, err := New(a, Options{Width: 1280, Height: 800, Scale: 1, Pass: 2,
 		Compare: &Compare{B: b, NameA: "a.mlpv", NameB: "b.mlpv", Layout: layout}})
@@ -200,8 +200,8 @@ func TestCompareHoverBothHalves(t *testing.T) {
 // TestCompareRefusesOtherHeads: a window of two runs whose heads differ
 // is not made.
 func TestCompareRefusesOtherHeads(t *testing.T) {
-	a := layoutSource(t, "cnn")
-	b := layoutSource(t, "cnn_large")
+	a := layoutSource(t, "cnn", 1)
+	b := layoutSource(t, "cnn_large", 1)
 	defer a.Close()
 	defer b.Close()
 	var err error

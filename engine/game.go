@@ -54,6 +54,9 @@ type Options struct {
 	Stop <-chan struct{}
 	// Pass, when > 0, starts at this pass (1-based) instead of the first.
 	Pass int
+	// Probe is the probe of a run's probe set the window shows first
+	// (0-based; 0 is each pass's own probe); one the run lacks shows 0.
+	Probe int
 	// Scale is the UI scale; 0 follows the monitor's device scale factor
 	// (HiDPI), so text and controls keep their size and only get sharper.
 	Scale float64
@@ -112,8 +115,10 @@ type Game struct {
 	fonts *Fonts
 	net   *network
 	tl    timeline
-	pass  *collector.Pass
-	shown int // index of the pass in pass, or -1
+	pass  *collector.Pass // the shown pass as probe saw it
+	whole *collector.Pass // the shown pass with its whole probe set
+	shown int             // index of the pass in pass, or -1
+	probe int             // the probe chosen to show (, and . or a thumbnail); kept from pass to pass
 
 	side   *sidebar
 	legend legend
@@ -167,7 +172,7 @@ func New(src *Source, opt Options) (*Game, error) {
 	}
 	net.mode = opt.RangeMode
 	g := &Game{
-		opt: opt, src: src, arch: src.Architecture(), theme: th, fonts: fonts, net: net, shown: -1,
+		opt: opt, src: src, arch: src.Architecture(), theme: th, fonts: fonts, net: net, shown: -1, probe: max(opt.Probe, 0),
 		side: newSidebar(th, fonts), ptr: pointer{hovered: -1, pinned: -1}, hist: metricHistory{plotsFor: -1}, scale: 1,
 		modes: modeState{mode: opt.ViewMode, refAt: -1},
 	}
@@ -180,7 +185,7 @@ func New(src *Source, opt Options) (*Game, error) {
 		g.bench = &benchRun{frames: opt.Bench.Frames}
 	}
 	g.side.sum.Set(g.arch)
-	g.side.setPass(g.arch, nil)
+	g.side.setPass(g.arch, nil, 0)
 	if opt.Compare != nil {
 		if g.cmp, err = newComparison(opt.Compare, g.arch, opt.RangeMode); err != nil {
 			return nil, err
@@ -247,7 +252,7 @@ func (g *Game) setScale(s float64) {
 	g.side = newSidebar(g.theme, fonts)
 	g.side.hidden, g.side.selected = hidden, selected
 	g.side.sum.Set(g.arch)
-	g.side.setPass(g.arch, g.pass)
+	g.side.setPass(g.arch, g.whole, g.shownProbe())
 	g.side.sum.SetHealth(g.pass)
 	g.hist.plotsFor = -1
 	g.hudCache, g.barCache, g.emptyCache, g.bannerCache = panelCache{}, panelCache{}, panelCache{}, panelCache{}
@@ -379,16 +384,48 @@ func (g *Game) showPass(i int) {
 	if err != nil {
 		return // the banner shows the error; keep the last good pass
 	}
-	g.pass, g.shown = p, i
-	g.setNetPass()
-	g.side.setPass(g.arch, p)
+	g.whole, g.shown = p, i
 	g.side.sum.SetHealth(p)
+	g.showProbe()
+}
+
+// showProbe shows the shown pass as the chosen probe saw it: in the view
+// (in the chosen mode, and B's pass in a window of two), the input panel
+// and the probabilities.
+func (g *Game) showProbe() {
+	j := g.shownProbe()
+	g.pass = g.whole.ForProbe(j)
+	g.setNetPass()
+	g.side.setPass(g.arch, g.whole, j)
 	g.tooltip.invalidate()
 }
 
+// shownProbe is the probe shown: the chosen one, or the pass's own when
+// the shown pass has no probe of that number.
+func (g *Game) shownProbe() int {
+	if g.whole == nil || g.probe >= g.whole.NumProbes() {
+		return 0
+	}
+	return g.probe
+}
+
+// chooseProbe shows probe j of the probe set (wrapping around at its ends,
+// so , and . cycle through it).
+func (g *Game) chooseProbe(j int) {
+	if g.whole == nil || g.whole.NumProbes() < 2 {
+		return
+	}
+	n := g.whole.NumProbes()
+	if j = (j%n + n) % n; j != g.shownProbe() {
+		g.probe = j
+		g.showProbe()
+	}
+}
+
 // updatePlots feeds the loss and accuracy plots when metrics or the cursor
-// changed.
+// changed, and the weight distributions (which check that themselves).
 func (g *Game) updatePlots() {
+	g.side.dist.Set(g.src.histograms(), g.net.layout, g.shown, g.src.Len())
 	m := g.src.Metrics()
 	if len(m) == g.hist.plotsFor && g.tl.index == g.hist.cursor {
 		return
@@ -447,6 +484,10 @@ func (g *Game) handleKeys(now time.Time, n int) {
 		g.side.nextTab()
 	case pressed(ebiten.KeyD):
 		g.switchCompare()
+	case pressed(ebiten.KeyComma):
+		g.chooseProbe(g.shownProbe() - 1)
+	case pressed(ebiten.KeyPeriod):
+		g.chooseProbe(g.shownProbe() + 1)
 	case pressed(ebiten.KeyR):
 		if g.rec.video != nil {
 			g.stopRecording()

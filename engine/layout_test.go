@@ -90,22 +90,58 @@ func randomPass(a *collector.Architecture, step int, rng *rand.Rand) *collector.
 	return p
 }
 
-// layoutSource is a two-pass run of model in memory, with neuron health
-// and no gradients.
-func layoutSource(t *testing.T, model string) *Source {
-	return stepSource(t, model, 1, 50, 100)
+// addProbes gives p a probe set of k probes in all (its own and k-1
+// more) with random images, labels and activations, every third probe
+// misclassified; a must say so (Architecture.Probes).
+func addProbes(a *collector.Architecture, p *collector.Pass, k int, rng *rand.Rand) {
+	classes := len(a.ClassNames)
+	for j := 1; j < k; j++ {
+		pr := collector.Probe{Image: make([]float32, len(p.Image)), TrueLabel: j % classes, Prediction: j % classes}
+		if j%3 == 0 {
+			pr.Prediction = (j + 1) % classes
+		}
+		for i := range pr.Image {
+			pr.Image[i] = rng.Float32()
+		}
+		pr.Probs = make([]float32, classes)
+		for i := range pr.Probs {
+			pr.Probs[i] = 0.02
+		}
+		pr.Probs[pr.Prediction] = 1 - 0.02*float32(classes-1)
+		for _, l := range p.Layers {
+			pl := collector.ProbeLayer{Input: make([]float32, len(l.Input)), Output: make([]float32, len(l.Output))}
+			for i := range pl.Input {
+				pl.Input[i] = max(0, float32(rng.NormFloat64()))
+			}
+			for i := range pl.Output {
+				pl.Output[i] = float32(rng.NormFloat64())
+			}
+			pr.Layers = append(pr.Layers, pl)
+		}
+		p.Probes = append(p.Probes, pr)
+	}
+}
+
+// layoutSource is a two-pass run of model in memory, with neuron health,
+// no gradients and probes probes per pass (1: the pass's own alone, as
+// older runs).
+func layoutSource(t *testing.T, model string, probes int) *Source {
+	return stepSource(t, model, 1, probes, 50, 100)
 }
 
 // stepSource is a run of model in memory with a random pass at each of
-// steps, drawn from seed.
-func stepSource(t *testing.T, model string, seed uint64, steps ...int) *Source {
+// steps, drawn from seed, each with probes probes.
+func stepSource(t *testing.T, model string, seed uint64, probes int, steps ...int) *Source {
 	t.Helper()
 	a := headArchitecture(model)
 	a.HealthBatch = 256
+	a.Probes = probes
 	rng := rand.New(rand.NewPCG(seed, 2))
 	var passes []*collector.Pass
 	for _, s := range steps {
-		passes = append(passes, randomPass(a, s, rng))
+		p := randomPass(a, s, rng)
+		addProbes(a, p, probes, rng)
+		passes = append(passes, p)
 	}
 	data, err := runfile.Encode(a, passes, runfile.Options{})
 	if err != nil {
@@ -127,55 +163,87 @@ type drawnText struct {
 // TestLayoutFits draws the whole window for each head at each size, alone
 // and as a window of two runs in both layouts, and fails when two of its
 // regions or panels overlap, when a text crosses the rectangle it is drawn
-// into, or when two texts overlap. The passes have neuron health (the
-// legend keys the marks, the summary counts them) and no gradients; cnn
-// alone is drawn in every view mode (the gradients view then says why it
-// shows activations), the others at 800x600 in the updates view too (a
-// scale with a middle label). MLPVIZ_LAYOUT_PNG names a folder to save
+// into, or when two texts overlap. The runs have neuron health (the legend
+// keys the marks, the summary counts them), no gradients and a probe set
+// of 10 (the input panel's thumbnail strip, a probe other than the first
+// shown) but one; where the panels share a slot some show the weight
+// distributions' tab. cnn is drawn in every view mode (the gradients view
+// then says why it shows activations), the others at 800x600 in the
+// updates view too (a scale with a middle label). MLPVIZ_LAYOUT_PNG names
+// a folder to save
 // each frame in.
 func TestLayoutFits(t *testing.T) {
 	if testLoop == nil {
 		t.Skip("needs a display (run under xvfb-run)")
 	}
+	runs := []struct {
+		model  string
+		probes int
+		tab    panelID
+	}{{"cnn", 10, panelDist}, {"cnn_large", 10, panelLoss}, {"cifar10_cnn", 10, panelDist}, {"cnn", 1, panelLoss}}
 	two := map[string]CompareLayout{"_side": SideBySide, "_diff": Difference}
-	for _, model := range []string{"cnn", "cnn_large", "cifar10_cnn"} {
+	for _, run := range runs {
 		for i, sz := range layoutSizes {
+			c := layoutCase{model: run.model, probes: run.probes, tab: run.tab, w: sz.w, h: sz.h, scale: sz.scale}
 			modes := []scene.ViewMode{scene.ViewActivations}
 			switch {
-			case model == "cnn":
+			case run.probes == 1: // the strip's absence is all this run adds
+			case run.model == "cnn":
 				modes = scene.ViewModes()
 			case i == 0: // the smallest window, where the updates keys crowd most
 				modes = append(modes, scene.ViewUpdates)
 			}
-			for _, mode := range modes {
-				layoutFits(t, model, sz.w, sz.h, sz.scale, mode, "", 0)
+			for _, c.mode = range modes {
+				layoutFits(t, c)
 			}
-			for _, cmp := range []string{"_side", "_diff"} {
-				layoutFits(t, model, sz.w, sz.h, sz.scale, scene.ViewActivations, cmp, two[cmp])
+			if run.probes > 1 {
+				c.mode = scene.ViewActivations
+				for _, c.cmp = range []string{"_side", "_diff"} {
+					c.layout = two[c.cmp]
+					layoutFits(t, c)
+				}
 			}
 		}
 	}
 }
 
-// layoutFits is one case of TestLayoutFits: model at w x h logical
-// pixels and UI scale, in view mode; with cmp (its name) a window of two
+// layoutCase is one window of TestLayoutFits: model with probes probes
+// per pass at w x h logical pixels and UI scale, showing tab where the
+// panels share a slot, in view mode; with cmp (its name) a window of two
 // runs in layout.
-func layoutFits(t *testing.T, model string, w, h int, scale float64, mode scene.ViewMode, cmp string, layout CompareLayout) {
-	name := fmt.Sprintf("%s_%dx%d@%g_%v%s", model, w, h, scale, mode, cmp)
+type layoutCase struct {
+	model  string
+	probes int
+	tab    panelID
+	w, h   int
+	scale  float64
+	mode   scene.ViewMode
+	cmp    string
+	layout CompareLayout
+}
+
+// layoutFits draws and checks one case of TestLayoutFits.
+func layoutFits(t *testing.T, c layoutCase) {
+	name := fmt.Sprintf("%s_%dx%d@%g_%v%s", c.model, c.w, c.h, c.scale, c.mode, c.cmp)
+	if c.probes == 1 {
+		name = "single_" + name
+	}
 	t.Run(name, func(t *testing.T) {
-		src := layoutSource(t, model)
+		src := layoutSource(t, c.model, c.probes)
 		defer src.Close()
-		opt := Options{Width: w, Height: h, Scale: scale, Pass: 2, ViewMode: mode}
-		if cmp != "" {
-			b := stepSource(t, model, 7, 40, 80, 120)
+		opt := Options{Width: c.w, Height: c.h, Scale: c.scale, Pass: 2, ViewMode: c.mode, Probe: 3}
+		if c.cmp != "" {
+			b := stepSource(t, c.model, 7, c.probes, 40, 80, 120)
 			defer b.Close()
-			opt.Compare = &Compare{B: b, NameA: "a-run-with-a-long-name.mlpv", NameB: "b.mlpv", Layout: layout}
+			opt.Compare = &Compare{B: b, NameA: "a-run-with-a-long-name.mlpv", NameB: "b.mlpv", Layout: c.layout}
 		}
 		g, err := New(src, opt)
 		if err != nil {
 			t.Fatal(err)
 		}
-		texts, shot := drawWindow(t, g, w, h)
+		g.side.selected = c.tab
+		mode, cmp := c.mode, c.cmp
+		texts, shot := drawWindow(t, g, c.w, c.h)
 		if dir := os.Getenv("MLPVIZ_LAYOUT_PNG"); dir != "" && shot != nil {
 			savePNGTo(t, shot, filepath.Join(dir, name+".png"))
 		}
@@ -276,17 +344,20 @@ func checkRegions(t *testing.T, g *Game) {
 	segs["note"] = g.modes.bar.note
 	disjoint(t, segs)
 	panels := map[string]image.Rectangle{}
+	mins := g.side.minHeights(g.sideRect().Dx()-2*g.px(8), g.px)
 	for id, r := range g.side.lay.slots {
 		if !r.Empty() {
 			panels[panelTabNames[id]] = r
 			if !r.In(g.sideRect()) {
 				t.Errorf("panel %s %v is outside the side bar %v", panelTabNames[id], r, g.sideRect())
 			}
-			if r.Dy() < g.px(panelMinHeight[id]) {
-				t.Errorf("panel %s is %d px high, under its minimum %d", panelTabNames[id], r.Dy(), g.px(panelMinHeight[id]))
+			if r.Dy() < max(g.px(panelMinHeight[id]), mins[id]) {
+				t.Errorf("panel %s is %d px high, under its minimum %d", panelTabNames[id], r.Dy(), max(g.px(panelMinHeight[id]), mins[id]))
 			}
 		}
 	}
+	checkProbeStrip(t, g)
+	checkDistPanel(t, g)
 	for _, tab := range g.side.lay.tabs {
 		panels["tab "+panelTabNames[tab.id]] = tab.rect
 	}
@@ -332,6 +403,78 @@ func checkTexts(t *testing.T, texts []drawnText, g *Game) {
 			if a.box.Overlaps(b.box) {
 				t.Errorf("text %q at %v overlaps %q at %v", a.s, a.box, b.s, b.box)
 			}
+		}
+	}
+}
+
+// checkProbeStrip fails when the input panel's thumbnail strip is missing
+// for a probe set or there for a single probe, when it overlaps the probe
+// image or its text, or when a thumbnail is outside it or too small to
+// read.
+func checkProbeStrip(t *testing.T, g *Game) {
+	t.Helper()
+	r := g.side.lay.slots[panelInput]
+	if r.Empty() {
+		return
+	}
+	in := g.side.input
+	l := in.layout(r.Size())
+	k := 0
+	if g.whole != nil && g.whole.NumProbes() > 1 {
+		k = g.whole.NumProbes()
+	}
+	if len(l.thumbs) != k {
+		t.Fatalf("%d thumbnails for a pass of %d probes", len(l.thumbs), k)
+	}
+	if k == 0 {
+		if !l.strip.Empty() {
+			t.Errorf("a strip %v for a single probe", l.strip)
+		}
+		return
+	}
+	if !l.strip.In(image.Rectangle{Max: r.Size()}) {
+		t.Errorf("strip %v is outside the input panel %v", l.strip, r.Size())
+	}
+	for name, x := range map[string]image.Rectangle{"image": l.image, "label": l.labelRow, "prediction": l.predRow} {
+		if x.Overlaps(l.strip) {
+			t.Errorf("the probe's %s %v overlaps the strip %v", name, x, l.strip)
+		}
+	}
+	for j, c := range l.thumbs {
+		if !c.In(l.strip) || !l.images[j].In(c) || !l.marks[j].In(c) {
+			t.Errorf("thumbnail %d: cell %v, image %v, mark %v not nested in the strip %v", j, c, l.images[j], l.marks[j], l.strip)
+		}
+		if c.Dx() < g.px(minThumb) {
+			t.Errorf("thumbnail %d is %d px wide, under %d", j, c.Dx(), g.px(minThumb))
+		}
+		if j > 0 && c.Overlaps(l.thumbs[j-1]) {
+			t.Errorf("thumbnails %d %v and %d %v overlap", j-1, l.thumbs[j-1], j, c)
+		}
+	}
+	if in.set.chosen != g.shownProbe() {
+		t.Errorf("the strip frames probe %d, the window shows %d", in.set.chosen, g.shownProbe())
+	}
+}
+
+// checkDistPanel fails when the weight distributions panel, where shown,
+// lacks a strip per layer of the head or puts a strip over its labels.
+func checkDistPanel(t *testing.T, g *Game) {
+	t.Helper()
+	r := g.side.lay.slots[panelDist]
+	if r.Empty() {
+		return
+	}
+	d := g.side.dist
+	l := d.layout(r.Size())
+	if len(l.strips) != len(g.arch.Head) {
+		t.Fatalf("%d strips for a head of %d layers", len(l.strips), len(g.arch.Head))
+	}
+	for k, s := range l.strips {
+		if s.Dy() < int(lineHeight(g.fonts.Small)) || s.Dx() < r.Dx()/3 {
+			t.Errorf("strip %d is %v, too small", k, s)
+		}
+		if s.Overlaps(l.names[k]) || s.Overlaps(l.ranges[k]) || s.Overlaps(l.axis) || !s.In(image.Rectangle{Max: r.Size()}) {
+			t.Errorf("strip %d %v overlaps its labels %v %v or the axis %v, or leaves the panel %v", k, s, l.names[k], l.ranges[k], l.axis, r.Size())
 		}
 	}
 }

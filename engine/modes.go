@@ -71,7 +71,9 @@ func (g *Game) viewInput(i int, p *collector.Pass) viewInput {
 			in.prev, _ = g.src.Pass(i - 1) // an unreadable pass: the view says updates need it
 		}
 	case scene.ViewChange:
-		in.ref = g.referencePass()
+		if ref := g.referencePass(); ref != nil {
+			in.ref = ref.ForProbe(g.shownProbe()) // Δa for the same image
+		}
 	}
 	return in
 }
@@ -105,7 +107,7 @@ func (g *Game) pinReference() {
 	if g.pass == nil {
 		return
 	}
-	g.modes.ref, g.modes.refPass, g.modes.refAt = g.shown, g.pass, g.shown
+	g.modes.ref, g.modes.refPass, g.modes.refAt = g.shown, g.whole, g.shown
 	g.setViewMode(scene.ViewChange)
 }
 

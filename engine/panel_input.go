@@ -16,7 +16,9 @@ import (
 // InputPanel shows the probe image the head is looking at, scaled up with
 // nearest-neighbour filtering so the individual pixels the network sees stay
 // visible, with its true label and the current prediction under or beside
-// it.
+// it. A run that records a probe set gets a strip of thumbnails under it,
+// one per probe, each underlined green when the head classifies it right
+// and red when wrong, the one shown framed; a click on one shows it.
 type InputPanel struct {
 	th    *Theme
 	f     *Fonts
@@ -37,6 +39,8 @@ type InputPanel struct {
 	rgba     []byte
 	imageOp  ebiten.DrawImageOptions
 	uploads  int // writes of the probe into src; tests read it
+
+	set probeSet // the probe set's thumbnails; none for a single probe
 }
 
 // NewInputPanel makes an empty input panel; it shows "no pass yet" until
@@ -136,6 +140,15 @@ type inputLayout struct {
 	predRow    image.Rectangle
 	stepRow    image.Rectangle // in the stacked layout, the label row (right-aligned)
 	epochRow   image.Rectangle // in the stacked layout, the prediction row (right-aligned)
+
+	// The probe set's strip along the bottom, under everything else;
+	// empty for a single probe.
+	strip      image.Rectangle
+	thumbs     []image.Rectangle // per probe: its cell, what a click hits
+	images     []image.Rectangle // per probe: the thumbnail in its cell
+	marks      []image.Rectangle // per probe: the right/wrong underline
+	labels     []image.Rectangle // per probe: its true label; none when the names do not fit
+	thumbScale float64           // thumbnail pixels per probe pixel
 }
 
 // maxProbeSide is the largest probe side drawn; a texture must fit the GPU,
@@ -161,6 +174,14 @@ func (p *InputPanel) layout(size image.Point) inputLayout {
 	_, content := frameLayout(image.Rectangle{Max: size}, true, f)
 	rowH := int(lineHeight(f.Body)) + int(f.px(4))
 	gap := int(f.px(8))
+	var l inputLayout
+	if p.set.len() > 0 {
+		// The probe keeps at least two thirds of the height.
+		g := p.thumbGrid(content.Dx(), content.Dy()/3)
+		l.strip = image.Rect(content.Min.X, content.Max.Y-g.height(), content.Max.X, content.Max.Y)
+		p.layoutStrip(&l, g)
+		content.Max.Y = max(l.strip.Min.Y-gap, content.Min.Y)
+	}
 	h, w := p.shape[1], p.shape[2]
 	if h > maxProbeSide || w > maxProbeSide {
 		h, w = 0, 0 // not an image a texture can hold: the text only
@@ -171,7 +192,6 @@ func (p *InputPanel) layout(size image.Point) inputLayout {
 	sideAvail := image.Pt(content.Dx()-textW-2*gap, content.Dy())
 	kStack, kSide := fitScale(w, h, stackAvail), fitScale(w, h, sideAvail)
 
-	var l inputLayout
 	if kSide > kStack && content.Dy() >= 4*rowH+gap {
 		l.side = true
 		l.pixelScale = kSide
@@ -213,6 +233,11 @@ func (p *InputPanel) render(dst *ebiten.Image) {
 		return
 	}
 	l := p.layout(dst.Bounds().Size())
+	if t := p.set.title(); t != "" {
+		tr, _ := frameLayout(dst.Bounds(), true, f)
+		drawTextMiddle(dst, t, f.Small, float64(tr.Max.X), tr, th.TextDim, text.AlignEnd)
+	}
+	p.drawStrip(dst, &l)
 	if !l.image.Empty() {
 		p.uploadSource()
 		// A hairline frame keeps a black MNIST digit from melting into

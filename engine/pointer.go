@@ -19,8 +19,8 @@ type pointer struct {
 }
 
 // handleMouse routes the mouse: wheel zoom over the view, the timeline's
-// buttons and slider, the side bar's tabs, and in the view a click that
-// pins a neuron or a drag that pans.
+// buttons and slider, the input panel's probe thumbnails, the side bar's
+// tabs, and in the view a click that pins a neuron or a drag that pans.
 func (g *Game) handleMouse(now time.Time, n int) {
 	mx, my := ebiten.CursorPosition()
 	pt := image.Pt(mx, my)
@@ -44,6 +44,7 @@ func (g *Game) handleMouse(now time.Time, n int) {
 			g.tl.changeDelay(delayStep)
 		case pt.In(g.bar.slider.Inset(-6)):
 			g.tl.drag = true
+		case g.clickProbe(pt):
 		case g.side.click(pt):
 		case g.clickModeBar(pt):
 		case inView:
@@ -77,4 +78,15 @@ func (g *Game) handleMouse(now time.Time, n int) {
 	if !g.ptr.dragging {
 		g.ptr.hovered = g.net.hover(vx, vy)
 	}
+}
+
+// clickProbe shows the probe whose thumbnail is under pt, and reports
+// whether there was one.
+func (g *Game) clickProbe(pt image.Point) bool {
+	j := g.side.probeAt(pt)
+	if j < 0 {
+		return false
+	}
+	g.chooseProbe(j)
+	return true
 }

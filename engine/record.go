@@ -146,10 +146,11 @@ func (g *Game) renderStep(f, n int) bool {
 		near = i + 1
 	}
 	g.tl.setIndex(near, n)
-	g.pass, g.shown = p, near
-	g.net.geom.Build(p, g.net.mode) // offline: on this goroutine, so the frame shows it
+	g.whole, g.shown = p, near
+	g.pass = p.ForProbe(g.shownProbe())
+	g.net.geom.Build(g.pass, g.net.mode) // offline: on this goroutine, so the frame shows it
 	g.net.adopt()
-	g.side.setPass(g.arch, p)
+	g.side.setPass(g.arch, p, g.shownProbe())
 	g.src.LoadMetrics(time.Second) // the plots show the whole run from the first frame
 	g.updatePlots()
 	return true

@@ -18,20 +18,23 @@ const (
 	panelProbs
 	panelLoss
 	panelAccuracy
+	panelDist
 	panelSummary
 	panelCount
 )
 
 // Per panel: its tab's name (full and short), the least height in logical
 // pixels at which it still shows what it is for (a probe of at least 3x its
-// pixels, bars with room above them, a plot with its value axis, a few
-// modules; the probabilities ask for more when class names need rows), and
-// its share of the height left above those minimums.
+// pixels, bars with room above them, a plot with its value axis, a strip
+// per layer, a few modules; the input asks for more when it has a probe
+// set's thumbnails, the probabilities when class names need rows, the
+// distributions when the head has many layers), and its share of the
+// height left above those minimums.
 var (
-	panelTabNames  = [panelCount]string{"Input", "Output", "Loss", "Accuracy", "Architecture"}
-	panelTabShort  = [panelCount]string{"Input", "Out", "Loss", "Acc", "Arch"}
-	panelMinHeight = [panelCount]int{132, 112, 92, 92, 120}
-	panelWeight    = [panelCount]int{21, 24, 15, 15, 25}
+	panelTabNames  = [panelCount]string{"Input", "Output", "Loss", "Accuracy", "Weights", "Architecture"}
+	panelTabShort  = [panelCount]string{"Input", "Out", "Loss", "Acc", "Wts", "Arch"}
+	panelMinHeight = [panelCount]int{132, 112, 92, 92, 92, 120}
+	panelWeight    = [panelCount]int{21, 24, 15, 15, 20, 25}
 )
 
 // sideLayout is where the side bar's panels sit for one size. When every
@@ -65,7 +68,7 @@ func layoutSide(r image.Rectangle, pad, stripH int, mins [panelCount]int, select
 		}
 		return h
 	}
-	all := []panelID{panelInput, panelProbs, panelLoss, panelAccuracy, panelSummary}
+	all := []panelID{panelInput, panelProbs, panelLoss, panelAccuracy, panelDist, panelSummary}
 	stacked, tabbed := all, []panelID(nil)
 	if need(all) > avail {
 		stacked, tabbed = all[:2], all[2:]
@@ -121,8 +124,9 @@ func layoutTabs(strip image.Rectangle, ids []panelID) []sideTab {
 }
 
 // sidebar is the column of panels beside the network view: the probe, the
-// output probabilities, the loss and accuracy plots and the model summary,
-// laid out for the window's size by layoutSide.
+// output probabilities, the loss and accuracy plots, the weight
+// distributions and the model summary, laid out for the window's size by
+// layoutSide.
 type sidebar struct {
 	th    *Theme
 	f     *Fonts
@@ -130,6 +134,7 @@ type sidebar struct {
 	probs *ProbPanel
 	loss  *PlotPanel
 	acc   *PlotPanel
+	dist  *DistPanel
 	sum   *SummaryPanel
 
 	hidden   bool    // P hides the side bar; the view takes the width
@@ -150,14 +155,29 @@ type sideStripKey struct {
 
 func newSidebar(th *Theme, f *Fonts) *sidebar {
 	return &sidebar{th: th, f: f, input: NewInputPanel(th, f), probs: NewProbPanel(th, f),
-		loss: newLossPlot(th, f), acc: newAccuracyPlot(th, f), sum: NewSummaryPanel(th, f), selected: panelLoss}
+		loss: newLossPlot(th, f), acc: newAccuracyPlot(th, f), dist: NewDistPanel(th, f), sum: NewSummaryPanel(th, f), selected: panelLoss}
 }
 
-// setPass shows a pass (nil: none yet) of a run with this architecture.
-func (s *sidebar) setPass(arch *collector.Architecture, p *collector.Pass) {
-	s.input.Set(arch, p)
-	s.probs.Set(arch, p)
-	s.laidOut = false // the probabilities' least height follows what they show
+// setPass shows a pass (nil: none yet) of a run with this architecture,
+// as probe j of its probe set saw it (0: the pass's own probe).
+func (s *sidebar) setPass(arch *collector.Architecture, p *collector.Pass, j int) {
+	shown := p
+	if p != nil {
+		shown = p.ForProbe(j)
+	}
+	s.input.Set(arch, shown)
+	s.input.SetProbes(arch, p, j)
+	s.probs.Set(arch, shown)
+	s.laidOut = false // the input's and probabilities' least heights follow what they show
+}
+
+// probeAt is the probe whose thumbnail in the input panel holds pt, or -1.
+func (s *sidebar) probeAt(pt image.Point) int {
+	r := s.lay.slots[panelInput]
+	if !pt.In(r) {
+		return -1
+	}
+	return s.input.probeAt(pt.Sub(r.Min), r.Size())
 }
 
 // sideLayoutKey is what a side layout depends on besides the fonts (a new
@@ -185,7 +205,9 @@ func (s *sidebar) minHeights(width int, px func(int) int) [panelCount]int {
 	for id, h := range panelMinHeight {
 		m[id] = px(h)
 	}
+	m[panelInput] = max(m[panelInput], s.input.minHeight(width, m[panelInput]))
 	m[panelProbs] = max(m[panelProbs], s.probs.minHeight(width))
+	m[panelDist] = max(m[panelDist], s.dist.minHeight(width))
 	return m
 }
 
@@ -226,7 +248,7 @@ func (s *sidebar) draw(screen *ebiten.Image, r image.Rectangle) {
 		}
 		s.strip.draw(screen, l.strip, s.renderStrip)
 	}
-	draws := [panelCount]func(*ebiten.Image, image.Rectangle){s.input.Draw, s.probs.Draw, s.loss.Draw, s.acc.Draw, s.sum.Draw}
+	draws := [panelCount]func(*ebiten.Image, image.Rectangle){s.input.Draw, s.probs.Draw, s.loss.Draw, s.acc.Draw, s.dist.Draw, s.sum.Draw}
 	for id, rc := range l.slots {
 		if !rc.Empty() {
 			draws[id](screen, rc)

@@ -24,6 +24,7 @@ type Source struct {
 	order   []int                   // cache entries, oldest first
 	metrics []Metric                // one per pass; filled in the background of frames
 	loaded  int                     // metrics[:loaded] are known
+	hists   weightHistograms        // the weights' histograms of metrics[:loaded]
 	err     error                   // the first read error, for the banner
 	offline error                   // a server that does not answer now (runfile.ErrUnreachable), for the banner until it does
 	cut     error                   // err, when it is a record cut short at the end at open: maybe one being written
@@ -149,7 +150,8 @@ func (s *Source) Pass(i int) (*collector.Pass, error) {
 func (s *Source) Metrics() []Metric { return s.metrics[:s.loaded] }
 
 // LoadMetrics decodes passes not yet in Metrics for at most budget, so a
-// long replay fills its plots over a few frames instead of freezing.
+// long replay fills its plots over a few frames instead of freezing; it
+// histograms each pass's weights too (histograms).
 func (s *Source) LoadMetrics(budget time.Duration) {
 	deadline := time.Now().Add(budget)
 	for s.loaded < s.r.Len() && time.Now().Before(deadline) {
@@ -164,13 +166,18 @@ func (s *Source) LoadMetrics(budget time.Duration) {
 				gap.Step, gap.Epoch = s.metrics[n-1].Step, s.metrics[n-1].Epoch
 			}
 			s.metrics = append(s.metrics, gap)
+			s.hists.add(nil)
 			s.loaded++
 			continue
 		}
 		s.metrics = append(s.metrics, Metric{Step: p.Step, Epoch: p.Epoch, Loss: p.Loss, Accuracy: p.Accuracy})
+		s.hists.add(p) // while the pass is decoded: a large head's decode costs far more than its histogram
 		s.loaded++
 	}
 }
+
+// histograms are the weight histograms of the passes in Metrics.
+func (s *Source) histograms() *weightHistograms { return &s.hists }
 
 // Close releases the run file.
 func (s *Source) Close() error { return s.r.Close() }

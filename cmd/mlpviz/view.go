@@ -32,6 +32,7 @@ type windowFlags struct {
 	fps                          int
 	fullscreen                   bool
 	pass                         int
+	probeShown                   int
 	scale                        float64
 	viewMode                     string
 }
@@ -49,6 +50,7 @@ func (w *windowFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&w.fullscreen, "fullscreen", false, "start fullscreen (F or F11 toggles)")
 	fs.Float64Var(&w.scale, "scale", 0, "UI `scale` (0: the display's, e.g. 2 on HiDPI)")
 	fs.IntVar(&w.pass, "pass", 0, "start at this `pass` (1 is the first)")
+	fs.IntVar(&w.probeShown, "probe-shown", 1, "show this `probe` of the run's probe set (1 is each pass's own; , and . step through them)")
 	fs.Float64Var(&w.zoom, "zoom", 1, "start zoomed in by this `factor` at the centre of the view")
 	fs.IntVar(&w.bench, "bench", 0, "render this many `frames` while panning and zooming along a fixed path, print frame times and exit")
 	fs.StringVar(&w.viewMode, "mode", "activations", "the view `mode` to start in: activations, gradients, updates, biases or change (keys 1..5, V)")
@@ -79,6 +81,9 @@ func (w *windowFlags) options(title string) (engine.Options, error) {
 	if w.fps < 1 || w.fps > 240 {
 		return engine.Options{}, usageError{fmt.Sprintf("--fps must be 1..240, got %d", w.fps)}
 	}
+	if w.probeShown < 0 {
+		return engine.Options{}, usageError{fmt.Sprintf("--probe-shown must be 1 or more, got %d", w.probeShown)}
+	}
 	if w.frames < 1 {
 		return engine.Options{}, usageError{fmt.Sprintf("--frames must be at least 1, got %d", w.frames)}
 	}
@@ -89,6 +94,7 @@ func (w *windowFlags) options(title string) (engine.Options, error) {
 	opt := engine.Options{
 		Title: title, Width: w.width, Height: w.height, Delay: time.Duration(w.delayMS) * time.Millisecond,
 		RangeMode: mode, ViewMode: viewMode, Zoom: w.zoom, Record: w.record, FPS: w.fps, Fullscreen: w.fullscreen, Pass: w.pass, Scale: w.scale,
+		Probe: max(w.probeShown-1, 0),
 	}
 	if w.screenshot != "" {
 		opt.Shot = &engine.ShotPlan{Path: w.screenshot, Frames: w.frames, Hover: w.hover}
@@ -144,6 +150,9 @@ func runView(args []string, stdout, stderr io.Writer) error {
 	defer src.Close()
 	if opt.Pass > src.Len() {
 		return usageError{fmt.Sprintf("--pass %d: %s has %d passes", opt.Pass, path, src.Len())}
+	}
+	if k := max(src.Architecture().Probes, 1); opt.Probe >= k {
+		return usageError{fmt.Sprintf("--probe-shown %d: %s records %d probe(s) per pass", opt.Probe+1, path, k)}
 	}
 	if opt.Compare != nil {
 		rb, err := openRun(paths[1], stderr)
