@@ -38,7 +38,7 @@ func (l CompareLayout) String() string {
 	if l == Difference {
 		return "B − A"
 	}
-	return "side by side"
+	return "A and B"
 }
 
 // Compare is the second run of a window of two.
@@ -102,6 +102,9 @@ type comparison struct {
 	onB    bool            // the pointer is over B's half
 	swap   bool            // g.net is B's network for the moment (asB)
 
+	stackFor image.Point // the view size stacked was decided for
+	stacked  bool        // the two pictures go one above the other (stackRuns)
+
 	hist      metricHistory // B's loss and accuracy for the plots
 	plotsSide *sidebar      // the side bar the plots were given B's series in
 	titleKey  compareTitle
@@ -158,17 +161,51 @@ func (g *Game) compareAreas() compareAreas {
 		a.title[0], a.net[0] = split(v)
 		return a
 	}
-	// Two halves of the same width, so that both heads get the same
-	// layout and one camera serves both.
+	// Two halves of the same size, so that both heads get the same
+	// layout and one camera serves both: side by side, or one above the
+	// other where that shows the heads larger (a wide view).
 	gap := max(g.px(1), 1)
-	w := (v.Dx() - gap) / 2
-	a.half[0] = image.Rect(v.Min.X, v.Min.Y, v.Min.X+w, v.Max.Y)
-	a.half[1] = image.Rect(v.Max.X-w, v.Min.Y, v.Max.X, v.Max.Y)
-	a.divider = image.Rect(a.half[0].Max.X, v.Min.Y, a.half[1].Min.X, v.Max.Y)
+	if g.stackRuns(v, titleH, gap) {
+		h := (v.Dy() - gap) / 2
+		a.half[0] = image.Rect(v.Min.X, v.Min.Y, v.Max.X, v.Min.Y+h)
+		a.half[1] = image.Rect(v.Min.X, v.Max.Y-h, v.Max.X, v.Max.Y)
+		a.divider = image.Rect(v.Min.X, a.half[0].Max.Y, v.Max.X, a.half[1].Min.Y)
+	} else {
+		w := (v.Dx() - gap) / 2
+		a.half[0] = image.Rect(v.Min.X, v.Min.Y, v.Min.X+w, v.Max.Y)
+		a.half[1] = image.Rect(v.Max.X-w, v.Min.Y, v.Max.X, v.Max.Y)
+		a.divider = image.Rect(a.half[0].Max.X, v.Min.Y, a.half[1].Min.X, v.Max.Y)
+	}
 	for i := range 2 {
 		a.title[i], a.net[i] = split(a.half[i])
 	}
 	return a
+}
+
+// stackRuns reports whether the two pictures of area v go one above the
+// other rather than side by side: whichever shows the head at the larger
+// scale once a layout is made for its halves' shape. Heads are wider than
+// tall, so a wide view stacks them. The answer is kept for v's size.
+func (g *Game) stackRuns(v image.Rectangle, titleH, gap int) bool {
+	c := g.cmp
+	if v.Size() == c.stackFor {
+		return c.stacked
+	}
+	scale := func(w, h int) float32 {
+		h -= titleH
+		if w <= 0 || h <= 0 {
+			return 0
+		}
+		l, err := scene.NewLayout(g.arch.Head, scene.Options{Maps: g.net.maps, Aspect: float32(w) / float32(h)})
+		if err != nil {
+			return 0
+		}
+		b := l.Bounds
+		return min(float32(w)/(b.MaxX-b.MinX), float32(h)/(b.MaxY-b.MinY))
+	}
+	c.stackFor = v.Size()
+	c.stacked = scale(v.Dx(), (v.Dy()-gap)/2) > scale((v.Dx()-gap)/2, v.Dy())
+	return c.stacked
 }
 
 // compareNetRect is the rectangle g.net is fitted into: A's half, the
@@ -271,6 +308,9 @@ func (g *Game) syncCompare() bool {
 		b, errB := g.compareInput().derived()
 		d, err := scene.Derive(scene.ViewChange, b, nil, a)
 		c.diff, c.err = d.Pass, errors.Join(errA, errB, err)
+		if c.diff != nil {
+			c.diff.Health = nil // a difference has no dead neurons; each run's show side by side
+		}
 	}
 	g.net.setPass(viewInput{mode: g.modes.mode, p: c.diff, ready: true})
 	g.legend.cache.invalidate()

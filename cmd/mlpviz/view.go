@@ -105,8 +105,12 @@ func (w *windowFlags) options(title string) (engine.Options, error) {
 	return opt, nil
 }
 
-// parseViewMode finds the view mode called name (scene.ViewMode's String).
+// parseViewMode finds the view mode called name (scene.ViewMode's String);
+// "" is the first, for commands without the flag (render).
 func parseViewMode(name string) (scene.ViewMode, bool) {
+	if name == "" {
+		return scene.ViewActivations, true
+	}
 	for _, m := range scene.ViewModes() {
 		if m.String() == name {
 			return m, true
