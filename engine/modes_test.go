@@ -237,9 +237,10 @@ func TestHealthSummaryAndTooltip(t *testing.T) {
 		t.Fatal(err)
 	}
 	texts, _ := drawWindow(t, g, 1920, 1080)
-	counts := regexp.MustCompile(`^(hidden 1|h1): 1 dead, 1 sat`)
-	if !slices.ContainsFunc(textsIn(texts, g.sideRect()), counts.MatchString) {
-		t.Errorf("the side bar %q does not count hidden layer 1's dead and saturated neurons", textsIn(texts, g.sideRect()))
+	counts := regexp.MustCompile(`^dead( per hidden layer)? +1( ·)? 1( ·)? 1`)
+	satCount := regexp.MustCompile(`^sat(\.|urated)( per hidden layer)? +1( ·)? 1`)
+	if side := textsIn(texts, g.sideRect()); !slices.ContainsFunc(side, counts.MatchString) || !slices.ContainsFunc(side, satCount.MatchString) {
+		t.Errorf("the side bar %q does not count the hidden layers' dead and saturated neurons", side)
 	}
 	dead := g.net.layout.Layers[1].First // the first neuron of every hidden layer is dead (randomPass)
 	info, ok := scene.Describe(g.net.layout, g.pass, dead, 5)

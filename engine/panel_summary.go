@@ -19,8 +19,8 @@ import (
 // the window draws, are in the accent colour; layers without weights are
 // dimmed so the eye finds the ones that learn. Long models flow into a
 // second column, and what still does not fit ends in "… N more". When the
-// shown pass measured its neurons' health, the list starts with each
-// hidden layer's count of dead and saturated neurons.
+// shown pass measured its neurons' health, two lines above the list count
+// each hidden layer's dead and saturated neurons.
 type SummaryPanel struct {
 	th    *Theme
 	f     *Fonts
@@ -52,21 +52,25 @@ func (p *SummaryPanel) SetHealth(pass *collector.Pass) {
 	p.cache.invalidate()
 }
 
-// healthTexts are the hidden layers' counts, one line each, all in the
-// longest wording that fits in w pixels, so that they read alike.
-func (p *SummaryPanel) healthTexts(w float64) []string {
-	long, short := make([]string, len(p.health)), make([]string, len(p.health))
-	fits := true
+// healthLines are the hidden layers' counts for a width of w pixels: two
+// lines, "dead" and "saturated", each with one count per hidden layer in
+// order, in the longest wording that fits.
+func (p *SummaryPanel) healthLines(w float64) [2]string {
+	dead, sat := make([]string, len(p.health)), make([]string, len(p.health))
 	for h, c := range p.health {
-		d, s := strconv.Itoa(c.dead), strconv.Itoa(c.saturated)
-		long[h] = "hidden " + strconv.Itoa(h+1) + ": " + d + " dead, " + s + " saturated"
-		short[h] = fitText("h"+strconv.Itoa(h+1)+": "+d+" dead, "+s+" sat.", p.f.Small, w)
-		fits = fits && text.Advance(long[h], p.f.Small) <= w
+		dead[h], sat[h] = strconv.Itoa(c.dead), strconv.Itoa(c.saturated)
 	}
-	if fits {
-		return long
+	for _, form := range []struct{ dead, sat, sep string }{
+		{"dead per hidden layer  ", "saturated per hidden layer  ", " · "},
+		{"dead  ", "saturated  ", " · "},
+		{"dead ", "sat. ", " "},
+	} {
+		l := [2]string{form.dead + strings.Join(dead, form.sep), form.sat + strings.Join(sat, form.sep)}
+		if text.Advance(l[0], p.f.Small) <= w && text.Advance(l[1], p.f.Small) <= w {
+			return l
+		}
 	}
-	return short
+	return [2]string{fitText("dead "+strings.Join(dead, " "), p.f.Small, w), fitText("sat. "+strings.Join(sat, " "), p.f.Small, w)}
 }
 
 // NewSummaryPanel makes an empty summary panel.
@@ -128,9 +132,9 @@ type summaryLayout struct {
 	list              image.Rectangle
 	rowH, cols, rows  int
 	colW, colGap      int
-	health            int    // cells before the modules: one per hidden layer's health counts
-	items             []int  // indices of the modules listed, in order
-	note              string // the last cell's note on what is left out, or ""
+	health            image.Rectangle // the two lines of health counts above the list; empty: none
+	items             []int           // indices of the modules listed, in order
+	note              string          // the last cell's note on what is left out, or ""
 }
 
 // cell is the rectangle of the module at grid position i (column-major).
@@ -179,16 +183,17 @@ func (p *SummaryPanel) layout(size image.Point) summaryLayout {
 	l.headRow = l.modelRow.Add(image.Pt(0, bodyH))
 	l.list = image.Rect(content.Min.X, l.headRow.Max.Y+int(f.px(9)), content.Max.X, content.Max.Y)
 	l.rowH = int(lineHeight(f.Small))
+	// The health counts come first, full width, while they leave room for
+	// a module under them.
+	if len(p.health) > 0 && l.list.Dy() >= 3*l.rowH {
+		l.health = image.Rect(l.list.Min.X, l.list.Min.Y, l.list.Max.X, l.list.Min.Y+2*l.rowH)
+		l.list.Min.Y = l.health.Max.Y + int(f.px(4))
+	}
 	l.colGap = int(f.px(12))
 	maxRows := max(1, l.list.Dy()/max(1, l.rowH))
 	maxCols := max(1, (l.list.Dx()+l.colGap)/(int(f.px(120))+l.colGap))
-	// The health counts come first, while they leave room for a module.
-	l.health = len(p.health)
-	if l.health >= maxRows*maxCols {
-		l.health = 0
-	}
-	l.items, l.note = summaryItems(p.arch.Modules, maxRows*maxCols-l.health)
-	cells := l.health + len(l.items)
+	l.items, l.note = summaryItems(p.arch.Modules, maxRows*maxCols)
+	cells := len(l.items)
 	if l.note != "" {
 		cells++
 	}
@@ -250,28 +255,34 @@ func (p *SummaryPanel) render(dst *ebiten.Image) {
 	// The module list: index, then description, column by column.
 	n := len(a.Modules)
 	numW := text.Advance(strconv.Itoa(max(n, 1)), f.Small) + f.px(6)
-	health := p.healthTexts(float64(l.colW))
-	for h := range l.health {
-		c := l.cell(h)
-		col := th.TextDim
-		if p.health[h] != (healthCount{}) {
-			col = th.Warning
+	if !l.health.Empty() {
+		lines := p.healthLines(float64(l.health.Dx()))
+		for i, line := range lines {
+			col := th.TextDim
+			for _, c := range p.health {
+				if (i == 0 && c.dead > 0) || (i == 1 && c.saturated > 0) {
+					col = th.Warning
+				}
+			}
+			r := l.health
+			r.Min.Y += i * l.rowH
+			r.Max.Y = r.Min.Y + l.rowH
+			drawTextMiddle(dst, line, f.Small, float64(r.Min.X), r, col, text.AlignStart)
 		}
-		drawTextMiddle(dst, health[h], f.Small, float64(c.Min.X), c, col, text.AlignStart)
 	}
 	for k, i := range l.items {
-		c := l.cell(l.health + k)
+		c := l.cell(k)
 		m := a.Modules[i]
 		drawTextMiddle(dst, strconv.Itoa(i+1), f.Small, float64(c.Min.X)+numW-f.px(6), c, fade(th.TextDim, 0.7), text.AlignEnd)
 		desc := fitText(describeModule(m), f.Small, float64(c.Dx())-numW)
 		drawTextMiddle(dst, desc, f.Small, float64(c.Min.X)+numW, c, p.moduleColor(m), text.AlignStart)
 	}
 	if l.note != "" {
-		c := l.cell(l.health + len(l.items))
+		c := l.cell(len(l.items))
 		drawTextMiddle(dst, fitText(l.note, f.Small, float64(c.Dx())-numW), f.Small, float64(c.Min.X)+numW, c, th.TextDim, text.AlignStart)
 	}
 	if n == 0 {
-		drawTextMiddle(dst, "no modules recorded", f.Small, float64(l.list.Min.X), l.cell(l.health), th.TextDim, text.AlignStart)
+		drawTextMiddle(dst, "no modules recorded", f.Small, float64(l.list.Min.X), l.cell(0), th.TextDim, text.AlignStart)
 	}
 }
 
