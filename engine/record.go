@@ -148,7 +148,9 @@ func (g *Game) renderStep(f, n int) bool {
 	g.tl.setIndex(near, n)
 	g.whole, g.shown = p, near
 	g.pass = p.ForProbe(g.shownProbe())
-	g.net.geom.Build(g.pass, g.net.mode) // offline: on this goroutine, so the frame shows it
+	// Offline: built on this goroutine, so that the frame shows it.
+	g.net.in = g.viewInput(near, g.pass)
+	g.net.shown = g.net.in.build(g.net.geom, g.net.mode)
 	g.net.adopt()
 	g.side.setPass(g.arch, p, g.shownProbe())
 	g.src.LoadMetrics(time.Second) // the plots show the whole run from the first frame

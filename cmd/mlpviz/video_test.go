@@ -110,6 +110,31 @@ func TestRenderVideo(t *testing.T) {
 	}
 }
 
+// TestRenderMode: render draws the view mode it is given, as the window
+// does: a frame of the gradients view matches view --mode gradients.
+func TestRenderMode(t *testing.T) {
+	needDisplay(t)
+	needFFmpeg(t)
+	run := trainedRun(t) // 4 passes, gradients recorded (cnn's default)
+	out := filepath.Join(t.TempDir(), "grad.mp4")
+	b, err := mlpvizCommand(t, "render", run, "-o", out, "--size", "640x400", "--fps", "10", "--seconds-per-pass", "0.5", "--mode", "gradients").CombinedOutput()
+	if err != nil {
+		t.Fatalf("render --mode gradients: %v\n%s", err, b)
+	}
+	frame := screenshotPath(t, "render_gradients_frame10.png")
+	if b, err := exec.Command("ffmpeg", "-v", "error", "-y", "-i", out, "-vf", `select=eq(n\,10)`, "-vframes", "1", frame).CombinedOutput(); err != nil {
+		t.Fatalf("extract frame: %v\n%s", err, b)
+	}
+	args := []string{"view", run, "--pass", "3", "--width", "640", "--height", "400", "--frames", "3"}
+	grad := runWindowSized(t, screenshotPath(t, "view_gradients_pass3.png"), 640, 400, append(args, "--mode", "gradients")...)
+	act := runWindowSized(t, screenshotPath(t, "view_activations_pass3.png"), 640, 400, args...)
+	below := image.Rect(0, 31, 640, 400)
+	same, other := meanAbsDiff(readPNG(t, frame), grad, below), meanAbsDiff(readPNG(t, frame), act, below)
+	if same > 6 || other < 2*same {
+		t.Errorf("the rendered frame differs from view --mode gradients by %.2f/255 and from the activations view by %.2f/255", same, other)
+	}
+}
+
 // TestRecordWindow records a replay while it plays.
 func TestRecordWindow(t *testing.T) {
 	needDisplay(t)

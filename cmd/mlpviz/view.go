@@ -81,7 +81,7 @@ func (w *windowFlags) options(title string) (engine.Options, error) {
 	if w.fps < 1 || w.fps > 240 {
 		return engine.Options{}, usageError{fmt.Sprintf("--fps must be 1..240, got %d", w.fps)}
 	}
-	if w.probeShown < 0 {
+	if w.probeShown < 1 {
 		return engine.Options{}, usageError{fmt.Sprintf("--probe-shown must be 1 or more, got %d", w.probeShown)}
 	}
 	if w.frames < 1 {
@@ -203,6 +203,8 @@ func runRender(args []string, stdout, stderr io.Writer) error {
 	colourRange := fs.String("range", "layer", "activation colour `range`: layer or global")
 	force := fs.Bool("force", false, "overwrite an existing video")
 	skip := fs.Bool("skip-damaged", false, "leave out damaged passes, saying which, instead of refusing a damaged run")
+	viewMode := fs.String("mode", "activations", "what the network shows: activations, gradients, updates, biases or change (since the first pass)")
+	probeShown := fs.Int("probe-shown", 1, "the `probe` of each pass's probe set to show (1 is each pass's own)")
 	path, err := parseWithFile(fs, args, stdout)
 	if err != nil {
 		return err
@@ -218,7 +220,8 @@ func runRender(args []string, stdout, stderr io.Writer) error {
 	if !(*spp > 0 && *spp <= 60) {
 		return usageError{fmt.Sprintf("--seconds-per-pass must be in (0, 60], got %g", *spp)}
 	}
-	wf := windowFlags{width: w, height: h, delayMS: 500, colourRange: *colourRange, frames: 1, hover: -1, zoom: 1, fps: *fps, record: *out}
+	wf := windowFlags{width: w, height: h, delayMS: 500, colourRange: *colourRange, frames: 1, hover: -1, zoom: 1, fps: *fps, record: *out,
+		viewMode: *viewMode, probeShown: *probeShown}
 	opt, err := wf.options("mlpviz · rendering " + path)
 	if err != nil {
 		return err
@@ -243,6 +246,9 @@ func runRender(args []string, stdout, stderr io.Writer) error {
 	src := engine.NewSource(r, nil)
 	if src.Len() == 0 {
 		return fmt.Errorf("%s has no passes to render", path)
+	}
+	if k := max(src.Architecture().Probes, 1); opt.Probe >= k {
+		return usageError{fmt.Sprintf("--probe-shown %d: %s records %d probe(s) per pass", opt.Probe+1, path, k)}
 	}
 	// The video is made under a temporary name beside it, with its
 	// extension (the encoder goes by it), and renamed into place only
