@@ -161,7 +161,7 @@ func (g *Game) legendItems(k legendKey) []legendItem {
 		lo, mid, hi := updateEnds()
 		since := fmt.Sprintf(" since step %d", k.prev)
 		items = append(items, legendItem{
-			caption: "neuron update |ΔW|/|W| of its input weights" + since, short: "neuron update" + since,
+			caption: "neuron update |ΔW|/|W| a step, of its input weights" + since, short: "update a step" + since,
 			lo: lo, mid: mid, hi: hi,
 			paint: func(t float64) color.RGBA { return toRGBA(scene.Diverging(float32(2*t - 1))) },
 		})
@@ -190,7 +190,7 @@ func (g *Game) legendItems(k legendKey) []legendItem {
 	case scene.ViewUpdates:
 		lo, mid, hi := updateEnds()
 		items = append(items, legendItem{
-			caption: "update |Δw|/|w| · connections", short: "update |Δw|/|w|",
+			caption: "update |Δw|/|w| a step · connections", short: "|Δw|/|w| a step",
 			lo: lo, mid: mid, hi: hi, paint: weightPaint,
 		})
 	case scene.ViewChange:
