@@ -34,6 +34,10 @@ type legendKey struct {
 	health          bool           // the pass measured its neurons' health: key the marks
 	dead, saturated int
 	batch           int // the health batch's images
+	// twoRuns: run B's network is drawn beside A's with its own marks,
+	// counted in deadB and saturatedB.
+	twoRuns           bool
+	deadB, saturatedB int
 }
 
 // legend is the colour key along the bottom of the network view: what a
@@ -93,6 +97,9 @@ func (g *Game) legendNow() legendKey {
 		passShown: g.pass != nil, layout: n.layout,
 		view: s.mode, prev: -1, ref: -1,
 		health: n.geom.Health, dead: n.geom.Dead, saturated: n.geom.Saturated, batch: g.arch.HealthBatch,
+	}
+	if c := g.cmp; c != nil && c.layout == SideBySide && c.net.geom.Health {
+		key.twoRuns, key.deadB, key.saturatedB = true, c.net.geom.Dead, c.net.geom.Saturated
 	}
 	if s.in.prev != nil {
 		key.prev = s.in.prev.Step
@@ -176,8 +183,8 @@ func (g *Game) legendItems(k legendKey) []legendItem {
 		items = append(items, legendItem{
 			caption: fmt.Sprintf("health over %d images", k.batch), short: "health",
 			marks: []legendMark{
-				{scene.FlagDead, fmt.Sprintf("%d dead", k.dead)},
-				{scene.FlagSaturated, fmt.Sprintf("%d saturated", k.saturated)},
+				{scene.FlagDead, healthWords(k, k.dead, k.deadB, "dead")},
+				{scene.FlagSaturated, healthWords(k, k.saturated, k.saturatedB, "saturated")},
 			},
 		})
 	}
@@ -384,4 +391,13 @@ func (g *Game) drawMark(dst *ebiten.Image, r image.Rectangle, flag float32) {
 		})
 	}
 	dst.DrawTrianglesShader32(ebitenVertices(l.swatch), []uint32{0, 1, 2, 1, 3, 2}, g.net.neuronShader, &l.swatchOpts)
+}
+
+// healthWords is a health mark's words: "27 dead", or with two runs drawn
+// "A 27 · B 24 dead".
+func healthWords(k legendKey, a, b int, what string) string {
+	if k.twoRuns {
+		return fmt.Sprintf("A %d · B %d %s", a, b, what)
+	}
+	return fmt.Sprintf("%d %s", a, what)
 }
