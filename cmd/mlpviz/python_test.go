@@ -55,16 +55,14 @@ func TestPythonExample(t *testing.T) {
 	if err != nil {
 		t.Fatalf("train_mnist.py: %v\n%s", err, b)
 	}
-	stdout, err := mlpvizCommand(t, "inspect", "--json", out).Output()
-	if err != nil {
-		t.Fatalf("inspect: %v\n%s", err, stdout)
+	s, code, stderr := inspectJSON(t, out)
+	if code != 0 {
+		t.Fatalf("inspect: exit %d\n%s", code, stderr)
 	}
-	var s summary
-	if err := json.Unmarshal(stdout, &s); err != nil {
-		t.Fatalf("inspect --json: %v\n%s", err, stdout)
-	}
-	if s.WholePasses != 6 || s.Damaged || !s.Closed || s.FormatVersion != 3 {
-		t.Fatalf("inspect: %d passes, damaged %v, closed %v, format %d; want 6, false, true, 3\n%s", s.WholePasses, s.Damaged, s.Closed, s.FormatVersion, stdout)
+	// Ten probes, one per class: a probe set, which format version 4 holds.
+	if s.WholePasses != 6 || s.Damaged || !s.Closed || s.FormatVersion != 4 || s.Probes != 10 {
+		t.Fatalf("inspect: %d passes, damaged %v, closed %v, format %d, %d probes; want 6, false, true, 4, 10\n%s",
+			s.WholePasses, s.Damaged, s.Closed, s.FormatVersion, s.Probes, stderr)
 	}
 	r, err := runfile.Open(out)
 	if err != nil {
@@ -88,6 +86,98 @@ func TestPythonExample(t *testing.T) {
 		if p.Step != 10*(i+1) {
 			t.Fatalf("pass %d at step %d, want %d", i, p.Step, 10*(i+1))
 		}
+	}
+}
+
+// probeSetScript records a run of a probe set of five: probe i is an image
+// of the value (i+1)/8 everywhere (exact in float16), labels 0 1 2 0 1, and
+// the pass's own probe is probes[1], so that the set is probes 1, 0, 2, 3, 4.
+const probeSetScript = `
+import sys
+import torch, torch.nn as nn, torch.nn.functional as F
+from mlpviz import Recorder
+torch.manual_seed(0)
+probes = torch.stack([torch.full((1, 2, 3), (i + 1) / 8) for i in range(5)])
+model = nn.Sequential(nn.Flatten(), nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3))
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+with Recorder(sys.argv[1], model, probes, labels=[0, 1, 2, 0, 1], probe=1, every=2, gradients=True) as rec:
+    for step in range(6):
+        x, y = torch.randn(8, 1, 2, 3), torch.randint(0, 3, (8,))
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        rec.step(loss=loss.item())
+`
+
+// TestPythonProbeSet: a Python run of several probes opens in Go as a run
+// of that probe set (format version 4): every pass holds all the probes, in
+// the set's order, each with its image, label and activations of every
+// layer, and passes the architecture's Check.
+func TestPythonProbeSet(t *testing.T) {
+	needTorch(t)
+	const k = 5
+	out := filepath.Join(t.TempDir(), "probes.mlpv")
+	if b, err := pythonCommand(t, "-c", probeSetScript, out).CombinedOutput(); err != nil {
+		t.Fatalf("recording a probe set: %v\n%s", err, b)
+	}
+	r, err := runfile.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	a := r.Architecture()
+	if r.FormatVersion() != 4 || a.Probes != k || a.Probe != "1" || r.Len() != 3 || !r.Closed() {
+		t.Fatalf("format %d, probes %d, probe %q, %d passes, closed %v; want 4, %d, \"1\", 3, true",
+			r.FormatVersion(), a.Probes, a.Probe, r.Len(), r.Closed(), k)
+	}
+	order, labels := []int{1, 0, 2, 3, 4}, []int{0, 1, 2, 0, 1}
+	for i := range r.Len() {
+		p, err := r.Pass(i)
+		if err != nil {
+			t.Fatalf("pass %d: %v", i, err)
+		}
+		if p.NumProbes() != k {
+			t.Fatalf("pass %d holds %d probes, want %d", i, p.NumProbes(), k)
+		}
+		if err := a.Check(p); err != nil {
+			t.Fatalf("pass %d: %v", i, err)
+		}
+		for j := range k {
+			q := p.ForProbe(j)
+			want := float32(order[j]+1) / 8
+			if len(q.Image) != 6 || q.TrueLabel != labels[order[j]] {
+				t.Fatalf("pass %d probe %d: %d image values, label %d; want 6, %d", i, j+1, len(q.Image), q.TrueLabel, labels[order[j]])
+			}
+			for _, v := range q.Image {
+				if v != want {
+					t.Fatalf("pass %d probe %d: image %v, want all %g (probes[%d])", i, j+1, q.Image, want, order[j])
+				}
+			}
+			var sum float64
+			best := 0
+			for c, v := range q.Probs {
+				sum += float64(v)
+				if v > q.Probs[best] {
+					best = c
+				}
+			}
+			if len(q.Logits) != 3 || len(q.Probs) != 3 || math.Abs(sum-1) > 1e-2 || q.Prediction != best {
+				t.Fatalf("pass %d probe %d: logits %v probs %v prediction %d", i, j+1, q.Logits, q.Probs, q.Prediction)
+			}
+			// The first layer's input is the probe's image, flattened.
+			closeF16(t, fmt.Sprintf("pass %d probe %d layer 1 input", i, j+1), q.Layers[0].Input, q.Image)
+			if len(q.Layers[1].Input) != 5 || len(q.Layers[1].Output) != 3 {
+				t.Fatalf("pass %d probe %d: layer 2 activations of %d and %d values", i, j+1, len(q.Layers[1].Input), len(q.Layers[1].Output))
+			}
+		}
+	}
+	s, code, stderr := inspectJSON(t, out)
+	if code != 0 {
+		t.Fatalf("inspect: exit %d\n%s", code, stderr)
+	}
+	if s.Probes != k || s.FormatVersion != 4 || s.Damaged || s.WholePasses != 3 {
+		t.Fatalf("inspect: %d probes, format %d, damaged %v, %d passes; want %d, 4, false, 3\n%s", s.Probes, s.FormatVersion, s.Damaged, s.WholePasses, k, stderr)
 	}
 }
 

@@ -15,9 +15,13 @@ import torch
 import torch.nn as nn
 
 from . import _model
-from .runfile import Architecture, LayerPass, Pass, RunWriter
+from .runfile import Architecture, LayerPass, Pass, Probe, ProbeLayer, RunWriter
 
-__all__ = ["Recorder"]
+__all__ = ["Recorder", "MAX_PROBES"]
+
+# The most probes a pass records (Go's collector.MaxProbes): probes given
+# beyond it are left out of the probe set.
+MAX_PROBES = 100
 
 
 def _dist():
@@ -82,25 +86,33 @@ class Recorder:
             rec.step(loss=loss.item(), accuracy=acc)     # captures every `every` steps
         rec.close()
 
-    Every ``every``-th call of :meth:`step` captures one pass: the probe image
-    runs through the model in eval mode under ``torch.no_grad()``, with forward
-    hooks on the head's Linear layers that are installed for that forward
-    only and removed after it; every module's training flag is then restored.
-    So training batches never touch what a pass records. A pass holds, for
-    every Linear layer of the head, its input activations, its output (before
-    any activation), its full weight and bias and, with ``gradients=True``,
-    the ``.grad`` of both as the last training step left them (zeros where
-    there is none); and the probe image as the model sees it, its true
-    label, the model's logits, their softmax and the prediction, the step
-    (calls of ``step()`` so far), the epoch, the wall time, and the means of
-    the ``loss`` and ``accuracy`` given to ``step()`` since the previous pass
-    (NaN when none were given).
+    Every ``every``-th call of :meth:`step` captures one pass: the probe set
+    runs through the model as one batch, in eval mode under
+    ``torch.no_grad()``, with forward hooks on the head's Linear layers that
+    are installed for that forward only and removed after it; every
+    module's training flag is then restored. So training batches never
+    touch what a pass records. A pass holds, for every Linear layer of the
+    head, its full weight and bias and, with ``gradients=True``, the
+    ``.grad`` of both as the last training step left them (zeros where there
+    is none); for every probe of the set, each head layer's input
+    activations and output (before any activation), the probe image as the
+    model sees it, its true label, the model's logits, their softmax and the
+    prediction; and the step (calls of ``step()`` so far), the epoch, the
+    wall time, and the means of the ``loss`` and ``accuracy`` given to
+    ``step()`` since the previous pass (NaN when none were given).
 
     **Probes.** ``probes`` is a batch of K inputs (K x C x H x W, or any shape
     the model takes with the batch first) and ``labels`` their K classes.
-    The run file format holds one probe image per pass today, so every pass
-    records ``probes[probe]`` (``probe=0`` by default); the recorder keeps
-    all K (:attr:`probes`) for the format version that holds a probe set.
+    Every pass records the probe set: ``probes[probe]`` (``probe=0`` by
+    default) first, as the pass's own probe, then the other probes in their
+    order, all seen by the same weights in one eval-mode forward of a batch
+    of the set; ``mlpviz view`` shows them in its probe strip. The set holds
+    at most :data:`MAX_PROBES` (100, as mlpviz's own trainer records): probes
+    beyond it are left out, without an error (:attr:`probe_set` lists the
+    indices recorded; :attr:`probes` keeps all K given). A set of more than
+    one probe is written as run file format version 4, which mlpviz reads
+    from the release that records probe sets; a single probe (K = 1) as
+    version 3, as before.
 
     **Head.** The trailing chain of ``nn.Linear`` layers, with what lies
     between them (activations, dropout, 1-d batch norm, layer norm), found
@@ -115,7 +127,8 @@ class Recorder:
     ``step(..., reduce=True)``, called so on every rank, averages the loss
     and accuracy over the ranks before they are recorded.
 
-    The file (format version 3: CRC-32 and zlib, see :mod:`mlpviz.runfile`)
+    The file (format version 3, or 4 for a probe set: CRC-32 and zlib, see
+    :mod:`mlpviz.runfile`)
     appears at once and grows by one whole record per pass, so ``mlpviz
     view`` can watch it live and a killed process leaves every pass written
     before; :meth:`close` (or leaving the ``with`` block, or the end of the
@@ -129,8 +142,9 @@ class Recorder:
     ``seed`` are recorded in the header as given.
 
     Attributes: ``head`` (the Linear layers), ``arch`` (the header's
-    Architecture), ``probes``, ``classes``, ``steps``, ``passes`` (written so
-    far), ``last_pass`` (the last one, as written), ``rank``.
+    Architecture), ``probes``, ``probe_set``, ``classes``, ``steps``,
+    ``passes`` (written so far), ``last_pass`` (the last one, as written),
+    ``rank``.
     """
 
     def __init__(self, path, model: nn.Module, probes, labels=None, classes=None, *,
@@ -158,7 +172,8 @@ class Recorder:
         d = _dist()
         self.rank = d.get_rank() if d is not None else 0
 
-        # Probes, kept whole; pass records show probes[probe].
+        # Probes, kept whole; passes record the probe set: probes[probe]
+        # first, then the others in order, at most MAX_PROBES.
         if probes is None:
             raise ValueError("probes are required: a batch of inputs the model takes, e.g. x_test[:10]")
         if not isinstance(probes, torch.Tensor):
@@ -171,6 +186,9 @@ class Recorder:
         if isinstance(probe, bool) or not isinstance(probe, numbers.Integral) or not 0 <= probe < k:
             raise ValueError(f"probe {probe!r} out of range: there are {k} probes (0 to {k - 1})")
         self.probe = probe = int(probe)
+        self.probe_set: List[int] = ([probe] + [i for i in range(k) if i != probe])[:MAX_PROBES]
+        n = len(self.probe_set)
+        self._set_index = torch.tensor(self.probe_set, dtype=torch.long) if n > 1 else None
         self.labels = None
         if labels is not None:
             lab = torch.as_tensor(labels.detach().cpu() if isinstance(labels, torch.Tensor) else np.asarray(labels))
@@ -179,8 +197,8 @@ class Recorder:
                 raise ValueError(f"{lab.numel()} labels for {k} probes")
             self.labels = [int(v) for v in lab.tolist()]
 
-        # One forward of the probe, watching every module: it finds the head,
-        # checks the probe fits the model and tells the classes.
+        # One forward of the probe set, watching every module: it finds the
+        # head, checks the probes fit the model and tells the classes.
         leaves = _model.leaf_modules(self._model)
         watch = list(leaves)
         if head is not None:
@@ -203,6 +221,9 @@ class Recorder:
         logits = _model.first_tensor(out)
         if logits is None or logits.numel() == 0:
             raise ValueError(f"the model's output ({type(out).__name__}) holds no tensor of logits")
+        if n > 1 and (logits.dim() < 2 or logits.shape[0] != n):
+            raise ValueError(f"the model's output of shape {list(logits.shape)} for a batch of {n} probes: "
+                             "want one row of logits per probe")
         n_classes = logits[0].numel()
         if head is None:
             head = _model.find_head(run.order, run.calls)
@@ -218,7 +239,8 @@ class Recorder:
                 raise ValueError(f"head layer {i + 1} ({m}) runs {calls} times in one forward of the probe, "
                                  "not once")
             xin, yout = run.io[id(m)]
-            if xin.shape[0] != 1 or xin[0].numel() != m.in_features or yout[0].numel() != m.out_features:
+            if (xin.dim() < 1 or yout.dim() < 1 or xin.shape[0] != n or yout.shape[0] != n
+                    or xin[0].numel() != m.in_features or yout[0].numel() != m.out_features):
                 raise ValueError(f"head layer {i + 1} ({m}) sees an input of shape {list(xin.shape)}: a head "
                                  "layer must take one vector per sample")
         self.head: List[nn.Linear] = list(head)
@@ -242,6 +264,7 @@ class Recorder:
             batch_size=int(batch_size),
             seed=int(seed),
             probe=str(probe),
+            probes=n if n > 1 else 0,
         )
         if self.rank == 0:
             self._writer = RunWriter(self.path, self.arch, precision=precision, compression=compression,
@@ -260,8 +283,12 @@ class Recorder:
         self._acc_sum = self._acc_n = 0.0
 
     def _probe_input(self) -> torch.Tensor:
+        """The probe set as one batch, on the model's device."""
         dev, dtype = _model.model_device(self._model)
-        x = self.probes[self.probe:self.probe + 1]
+        if self._set_index is None:
+            x = self.probes[self.probe:self.probe + 1]
+        else:
+            x = self.probes.index_select(0, self._set_index.to(self.probes.device))
         if dtype is not None and x.is_floating_point():
             return x.to(device=dev, dtype=dtype)
         return x.to(device=dev)
@@ -332,12 +359,20 @@ class Recorder:
         run = _model.Probe(self._model, self.head)
         out = run.run(self._probe_input())
         wall = time.time_ns()
+        n = len(self.probe_set)
         layers = []
+        acts = []  # per head layer: the set's inputs and outputs, n rows each
         for i, m in enumerate(self.head):
             if id(m) not in run.io:
                 raise RuntimeError(f"head layer {i + 1} ({m}) did not run in the probe's forward at step "
                                    f"{self._steps}")
             x, y = run.io[id(m)]
+            if n > 1:
+                if x.shape[0] != n or y.shape[0] != n:
+                    raise RuntimeError(f"head layer {i + 1} ({m}) saw an input of shape {list(x.shape)} in the "
+                                       f"forward of {n} probes at step {self._steps}: want one row per probe")
+                acts.append((x.detach().to("cpu", torch.float32).reshape(n, -1).numpy(),
+                             y.detach().to("cpu", torch.float32).reshape(n, -1).numpy()))
             lp = LayerPass(
                 input=_vec(x[0], m.in_features),
                 output=_vec(y[0], m.out_features),
@@ -348,20 +383,43 @@ class Recorder:
                 lp.grad_weight = _vec(m.weight.grad, m.in_features * m.out_features)
                 lp.grad_bias = _vec(m.bias.grad if m.bias is not None else None, m.out_features)
             layers.append(lp)
-        logits = _model.first_tensor(out)[0].detach().to("cpu", torch.float32).reshape(-1)
-        probs = torch.softmax(logits, dim=0)
+        all_logits = _model.first_tensor(out).detach().to("cpu", torch.float32)
+        if n > 1:  # the set's images in one copy to the CPU
+            images = self.probes.index_select(0, self._set_index.to(self.probes.device)).detach()
+            images = images.to("cpu", torch.float32).reshape(n, -1).numpy()
+        else:
+            images = [self.probes[self.probe].detach().to("cpu", torch.float32).reshape(-1).numpy()]
+        samples = []  # (image, label, prediction, logits, probs) of each probe of the set
+        for j, idx in enumerate(self.probe_set):
+            logits = all_logits[j].reshape(-1)
+            probs = torch.softmax(logits, dim=0)
+            samples.append((
+                images[j].copy(),
+                self.labels[idx] if self.labels is not None else -1,
+                int(np.argmax(probs.numpy())) if probs.numel() else -1,
+                logits.numpy().copy(),
+                probs.numpy().copy(),
+            ))
+        probes = []
+        for j in range(1, n):
+            image, label, pred, logits, probs = samples[j]
+            probes.append(Probe(
+                true_label=label, prediction=pred, image=image, logits=logits, probs=probs,
+                layers=[ProbeLayer(input=xs[j].copy(), output=ys[j].copy()) for xs, ys in acts]))
+        image, label, pred, logits, probs = samples[0]
         p = Pass(
             step=self._steps,
             epoch=self._epoch,
             wall_ns=wall,
             loss=loss,
             accuracy=accuracy,
-            image=self.probes[self.probe].detach().to("cpu", torch.float32).reshape(-1).numpy().copy(),
-            true_label=self.labels[self.probe] if self.labels is not None else -1,
-            prediction=int(np.argmax(probs.numpy())) if probs.numel() else -1,
-            logits=logits.numpy().copy(),
-            probs=probs.numpy().copy(),
+            image=image,
+            true_label=label,
+            prediction=pred,
+            logits=logits,
+            probs=probs,
             layers=layers,
+            probes=probes,
         )
         self._writer.append(p)
         self.passes += 1

@@ -1,11 +1,11 @@
-"""Writing ``.mlpv`` run files, format version 3, as mlpviz's Go tools read them.
+"""Writing ``.mlpv`` run files, format versions 3 and 4, as mlpviz's Go tools read them.
 
 This module needs only the standard library and numpy; the PyTorch side is
 :mod:`mlpviz.recorder`. The layout is the Go package
 ``collector/runfile``'s (all integers little-endian)::
 
-    magic   "MLPV" | format version uint16 (3) | codec uint16
-    record  header: type 1 | version uint16 (3) | precision uint8 | 0 uint8 | Architecture as JSON
+    magic   "MLPV" | format version uint16 (3 or 4) | codec uint16
+    record  header: type 1 | version uint16 (the magic's) | precision uint8 | 0 uint8 | Architecture as JSON
     record  pass:   type 2 | sequence uint64 | raw length uint64 | compressed pass encoding
     ...     one pass record per append, sequence numbers 0, 1, 2, ...
     record  index:  type 3 | count uint64 | count x offset uint64
@@ -13,6 +13,13 @@ This module needs only the standard library and numpy; the PyTorch side is
 
 Every record is framed as: payload length uint64 | masked CRC of those 8
 bytes uint32 | payload | masked CRC of the payload uint32.
+
+A run of a probe set (``Architecture.probes`` > 1) is written as format
+version 4 (:data:`FORMAT_VERSION_PROBES`), whose passes may end in the
+optional sections below; any other run as version 3 (:data:`FORMAT_VERSION`),
+byte for byte as before, so that mlpviz releases older than the probe set
+read it. The Go reader gates the sections by the version alone, whatever
+the codec.
 
 The codec's low byte names the checksum, its high byte the compression of
 pass records. Version 2 files (the Go trainer's) are codec 0: CRC-32C and
@@ -29,6 +36,18 @@ The pass encoding (before compression)::
     array image | array logits | array probs
     layer count uint32, then per layer:
       array input | output | weight | bias | grad weight | grad bias
+    from format version 4, optional sections to the end of the pass, each
+    opened by its tag uint8, in increasing tag order, each at most once:
+      1 probes: count uint32 (the probe set less the pass's own probe),
+        then per probe: true label int64 | prediction int64 | array image |
+        array logits | array probs | per layer of the pass: array input |
+        array output
+      2 health: count uint32 (hidden layers), then per hidden layer:
+        array mean | array active fraction | array standard deviation
+        (the Go trainer's; this writer writes none)
+
+    A pass without probes leaves the section out: it encodes to the bytes
+    version 3 gives it.
 
     array: count uint32, then for count > 0
       f16: scale exponent k int16 | count float16 bit patterns
@@ -51,6 +70,7 @@ import errno
 import fcntl
 import json
 import math
+import numbers
 import os
 import stat
 import struct
@@ -65,10 +85,13 @@ import numpy as np
 
 __all__ = [
     "FORMAT_VERSION",
+    "FORMAT_VERSION_PROBES",
     "Architecture",
     "Module",
     "LayerPass",
     "Pass",
+    "Probe",
+    "ProbeLayer",
     "RunWriter",
     "RunFileExistsError",
     "BusyError",
@@ -77,7 +100,8 @@ __all__ = [
     "masked_crc",
 ]
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 3  # a run of one probe per pass: as older mlpviz releases read it
+FORMAT_VERSION_PROBES = 4  # a run of a probe set (Architecture.probes > 1)
 MAGIC = b"MLPV"
 
 # Codec: checksum in the low byte, pass compression in the high byte.
@@ -94,6 +118,9 @@ REC_HEADER = 1
 REC_PASS = 2
 REC_INDEX = 3
 
+SECTION_PROBES = 1  # format version 4's optional pass sections
+SECTION_HEALTH = 2
+
 MAGIC_LEN = 8
 FRAME_HEADER_LEN = 12
 FRAME_CRC_LEN = 4
@@ -106,6 +133,7 @@ MAX_NEURONS = 1 << 20
 MAX_HEAD_LAYERS = 64
 MAX_IMAGE = 1 << 22
 MAX_CLASSES = 1 << 16
+MAX_PROBE_SET = 1 << 12  # the probe set, the pass's own probe included
 MAX_PASS_BYTES = 100 << 20
 MAX_HEADER_LEN = 16 << 20
 
@@ -115,6 +143,7 @@ _u16 = struct.Struct("<H")
 _u32 = struct.Struct("<I")
 _u64 = struct.Struct("<Q")
 _scalars = struct.Struct("<qqqI4s4sqq")
+_labels = struct.Struct("<qq")
 
 
 def masked_crc(data) -> int:
@@ -169,6 +198,7 @@ class Architecture:
     batch_size: int = 0
     seed: int = 0
     probe: str = ""
+    probes: int = 0  # the probe set's size: the pass's own probe and Pass.probes; 0 or 1: one
 
     def to_json(self) -> dict:
         def shapes(h):
@@ -190,7 +220,23 @@ class Architecture:
         }
         if self.probe:
             d["probe"] = str(self.probe)
+        if self.probes > 1:
+            d["probes"] = int(self.probes)
         return d
+
+    def format_version(self) -> int:
+        """The format version a file of this run is written in: 4 for a probe
+        set, else 3."""
+        return FORMAT_VERSION_PROBES if self.probes > 1 else FORMAT_VERSION
+
+    def probe_classes(self) -> int:
+        """How many logits and probs each probe of Pass.probes takes (or
+        none): one per class, or where the classes are unknown one per
+        output of the head's last layer (Go's ProbeClasses)."""
+        n = len(self.class_names)
+        if n or not self.head:
+            return n
+        return int(self.head[-1][1])
 
     def image_size(self) -> int:
         c, h, w = self.input_shape
@@ -211,6 +257,9 @@ class Architecture:
             img *= d
         if img > MAX_IMAGE:
             raise ValueError(f"input shape {list(self.input_shape)}: over {MAX_IMAGE} values")
+        if (isinstance(self.probes, bool) or not isinstance(self.probes, numbers.Integral)
+                or not 0 <= self.probes <= MAX_PROBE_SET):
+            raise ValueError(f"a probe set of {self.probes!r} (a run file holds 0 to {MAX_PROBE_SET})")
         if not self.head:
             raise ValueError("the head has no Linear layer")
         if len(self.head) > MAX_HEAD_LAYERS:
@@ -232,8 +281,13 @@ class Architecture:
             return (6 if precision == PRECISION_F16 else 4) + n * e
 
         total = FIXED_PASS_LEN + arr(img) + 2 * arr(classes or MAX_CLASSES) + 4
+        acts = 0  # one probe's activations
         for n_in, n_out in self.head:
             total += 2 * arr(n_in * n_out) + arr(n_in) + 3 * arr(n_out)
+            acts += arr(n_in) + arr(n_out)
+        extra = max(self.probes, 1) - 1
+        if extra > 0:
+            total += 1 + 4 + extra * (16 + arr(img) + 2 * arr(self.probe_classes()) + acts)
         if total > MAX_PASS_BYTES:
             raise ValueError(f"a pass would take {total} bytes, over the {MAX_PASS_BYTES} a run file holds")
         return total
@@ -253,8 +307,31 @@ class LayerPass:
 
 
 @dataclass
+class ProbeLayer:
+    """One Linear layer's activations for one probe of Pass.probes."""
+
+    input: np.ndarray
+    output: np.ndarray
+
+
+@dataclass
+class Probe:
+    """One image of the probe set other than the pass's own (probe 0): what
+    the same weights made of it (Go's ``collector.Probe``)."""
+
+    true_label: int = -1
+    prediction: int = -1
+    image: Optional[np.ndarray] = None
+    logits: Optional[np.ndarray] = None
+    probs: Optional[np.ndarray] = None
+    layers: List[ProbeLayer] = field(default_factory=list)  # one per layer of the head
+
+
+@dataclass
 class Pass:
-    """One collection: the head's state for one probe at one step."""
+    """One collection: the head's state for one probe at one step, and, in
+    a run of a probe set, the other probes' (``probes``: probe 1 to K-1;
+    the fields above it are probe 0)."""
 
     step: int
     epoch: int
@@ -267,6 +344,7 @@ class Pass:
     prediction: int = -1
     logits: Optional[np.ndarray] = None
     probs: Optional[np.ndarray] = None
+    probes: List[Probe] = field(default_factory=list)
 
 
 def _n(a) -> int:
@@ -290,15 +368,46 @@ def check_pass(arch: Architecture, p: Pass) -> None:
                 raise ValueError(
                     f"pass at step {p.step}: layer {i + 1} {name} has {n} values, "
                     f"the head's {n_in}x{n_out} layer takes {want}")
+    _check_sample(arch, p.step, "", p.image, p.logits, p.probs, len(arch.class_names))
+    _check_probes(arch, p)
+
+
+def _check_sample(arch: Architecture, step: int, who: str, image, logits, probs, classes: int) -> None:
+    """A probe's image, logits and probs; classes is how many class outputs
+    they take, 0 for any number (Go's checkSample)."""
     img = arch.image_size()
-    if _n(p.image) not in (0, img):
-        raise ValueError(f"pass at step {p.step}: image has {_n(p.image)} values, "
+    if _n(image) not in (0, img):
+        raise ValueError(f"pass at step {step}: {who}image has {_n(image)} values, "
                          f"the {'x'.join(map(str, arch.input_shape))} input takes {img}")
-    k = len(arch.class_names)
-    if k:
-        for name, a in (("logits", p.logits), ("probs", p.probs)):
-            if _n(a) not in (0, k):
-                raise ValueError(f"pass at step {p.step}: {name} has {_n(a)} values for {k} classes")
+    if classes:
+        for name, a in (("logits", logits), ("probs", probs)):
+            if _n(a) not in (0, classes):
+                raise ValueError(f"pass at step {step}: {who}{name} has {_n(a)} values for {classes} classes")
+
+
+def _check_probes(arch: Architecture, p: Pass) -> None:
+    """The probe set: none, or the architecture's count less the pass's own
+    probe, each with its activations of every layer (Go's checkProbes).
+    Probes are numbered from 1 in messages, as users count them (probe 1 is
+    the pass's own)."""
+    if not p.probes:
+        return
+    want = max(arch.probes, 1)
+    if len(p.probes) != want - 1:
+        raise ValueError(f"pass at step {p.step} holds {1 + len(p.probes)} probes, "
+                         f"the run's probe set has {want}")
+    classes = arch.probe_classes()
+    for j, pr in enumerate(p.probes):
+        who = f"probe {j + 2} "
+        _check_sample(arch, p.step, who, pr.image, pr.logits, pr.probs, classes)
+        if len(pr.layers) != len(arch.head):
+            raise ValueError(f"pass at step {p.step}: {who}has {len(pr.layers)} layers, "
+                             f"the head has {len(arch.head)}")
+        for i, (l, (n_in, n_out)) in enumerate(zip(pr.layers, arch.head)):
+            for name, n, want_n in (("input", _n(l.input), n_in), ("output", _n(l.output), n_out)):
+                if n != want_n:
+                    raise ValueError(f"pass at step {p.step}: {who}layer {i + 1} {name} has {n} values, "
+                                     f"the head's {n_in}x{n_out} layer takes {want_n}")
 
 
 # --------------------------------------------------------------------------
@@ -356,6 +465,18 @@ def encode_pass(p: Pass, precision: int) -> bytes:
     for l in p.layers:
         for a in (l.input, l.output, l.weight, l.bias, l.grad_weight, l.grad_bias):
             parts.append(encode_floats(a, precision))
+    if p.probes:
+        parts.append(bytes([SECTION_PROBES]))
+        parts.append(_u32.pack(len(p.probes)))
+        for pr in p.probes:
+            parts.append(_labels.pack(int(pr.true_label), int(pr.prediction)))
+            parts.append(encode_floats(pr.image, precision))
+            parts.append(encode_floats(pr.logits, precision))
+            parts.append(encode_floats(pr.probs, precision))
+            for i in range(len(p.layers)):  # as Go writes: one pair per layer of the pass
+                l = pr.layers[i] if i < len(pr.layers) else None
+                parts.append(encode_floats(l.input if l is not None else None, precision))
+                parts.append(encode_floats(l.output if l is not None else None, precision))
     return b"".join(parts)
 
 
@@ -454,7 +575,8 @@ def parse_compression(s) -> int:
 
 
 class RunWriter:
-    """Appends passes to a run file (format version 3).
+    """Appends passes to a run file (format version 3, or 4 for a run of a
+    probe set: ``arch.probes`` > 1; :attr:`version` says which).
 
     The file appears at ``path`` at once, holding the magic and the header,
     and grows by one whole record per :meth:`append`. With ``force`` an
@@ -480,8 +602,9 @@ class RunWriter:
         if len(arch_json) > MAX_HEADER_LEN - 8:
             raise ValueError(f"the architecture takes {len(arch_json)} bytes, more than a run file holds")
         codec = CHECKSUM_CRC32 | self.compression << 8
-        header = (MAGIC + _u16.pack(FORMAT_VERSION) + _u16.pack(codec)
-                  + _frame(bytes([REC_HEADER]) + _u16.pack(FORMAT_VERSION)
+        self.version = arch.format_version()
+        header = (MAGIC + _u16.pack(self.version) + _u16.pack(codec)
+                  + _frame(bytes([REC_HEADER]) + _u16.pack(self.version)
                            + bytes([self.precision, 0]) + arch_json))
 
         self._mu = threading.Lock()

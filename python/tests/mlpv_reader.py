@@ -1,9 +1,10 @@
-"""A small, strict, pure-Python reader of .mlpv run files of format version 3
-as mlpviz.runfile writes them (CRC-32 and zlib or no compression), written
-from the Go reader's rules (collector/runfile) to check the writer: every
-frame's two CRCs, the header, the sequence numbers, the index and footer,
-and the pass encoding down to the last byte. It shares no code with the
-writer."""
+"""A small, strict, pure-Python reader of .mlpv run files of format versions
+3 and 4 as mlpviz.runfile writes them (CRC-32 and zlib or no compression),
+written from the Go reader's rules (collector/runfile) to check the writer:
+every frame's two CRCs, the header, the sequence numbers, the index and
+footer, and the pass encoding down to the last byte, with version 4's
+optional sections (1: the probe set, 2: neuron health). It shares no code
+with the writer."""
 
 import json
 import math
@@ -38,6 +39,29 @@ class Layer:
 
 
 @dataclass
+class ProbeLayer:
+    input: np.ndarray
+    output: np.ndarray
+
+
+@dataclass
+class Probe:
+    true_label: int
+    prediction: int
+    image: np.ndarray
+    logits: np.ndarray
+    probs: np.ndarray
+    layers: List[ProbeLayer]
+
+
+@dataclass
+class Health:
+    mean: np.ndarray
+    active: np.ndarray
+    std: np.ndarray
+
+
+@dataclass
 class Pass:
     seq: int
     offset: int
@@ -55,6 +79,9 @@ class Pass:
     layers: List[Layer]
     raw_len: int = 0
     scales: List[int] = field(default_factory=list)  # the f16 exponents, in array order
+    probes: List[Probe] = field(default_factory=list)  # probe 1 to K-1 (version 4's section 1)
+    health: List[Health] = field(default_factory=list)  # version 4's section 2
+    sections: List[int] = field(default_factory=list)  # the section tags, in file order
 
 
 @dataclass
@@ -118,7 +145,7 @@ class _Cursor:
         return (h.astype(np.float64) * math.ldexp(1.0, -k)).astype(np.float32)
 
 
-def decode_pass(raw, precision, seq=0, offset=0):
+def decode_pass(raw, precision, seq=0, offset=0, version=3, arch=None):
     if len(raw) < 52:
         raise Damage("pass encoding ends early")
     step, epoch, sec, nsec, loss, acc, label, pred = struct.unpack_from("<qqqIffqq", raw)
@@ -129,10 +156,39 @@ def decode_pass(raw, precision, seq=0, offset=0):
     image, logits, probs = c.floats(), c.floats(), c.floats()
     nl = struct.unpack("<I", c.take(4))[0]
     layers = [Layer(*[c.floats() for _ in range(6)]) for _ in range(nl)]
+    probes, health, tags = [], [], []
+    if version >= 4:
+        set_size = max(int((arch or {}).get("probes", 0)), 1)
+        head_len = len((arch or {}).get("head", []))
+        last = 0
+        while c.at < len(raw):
+            tag = c.take(1)[0]
+            if tag <= last or tag > 2:
+                raise Damage(f"section {tag} after the last layer: unknown or out of order")
+            last = tag
+            tags.append(tag)
+            n = struct.unpack("<I", c.take(4))[0]
+            if n == 0:
+                raise Damage(f"section {tag} is empty")
+            if tag == 1:
+                if n >= set_size:
+                    raise Damage(f"{n + 1} probes, the run's probe set has {set_size}")
+                for _ in range(n):
+                    tl, pd = struct.unpack("<qq", c.take(16))
+                    im, lg, pr = c.floats(), c.floats(), c.floats()
+                    pl = [ProbeLayer(c.floats(), c.floats()) for _ in range(nl)]
+                    probes.append(Probe(tl, pd, im, lg, pr, pl))
+            else:
+                if int((arch or {}).get("health_batch", 0)) <= 0:
+                    raise Damage("neuron health in a run that measures none")
+                if n >= head_len:
+                    raise Damage(f"the health of {n} hidden layers, the head has {head_len - 1}")
+                for _ in range(n):
+                    health.append(Health(c.floats(), c.floats(), c.floats()))
     if c.at != len(raw):
         raise Damage(f"{len(raw) - c.at} bytes after the last layer")
     return Pass(seq, offset, step, epoch, sec, nsec, loss, acc, label, pred, image, logits, probs,
-                layers, len(raw), c.scales)
+                layers, len(raw), c.scales, probes, health, tags)
 
 
 def check_pass(arch, p):
@@ -152,6 +208,21 @@ def check_pass(arch, p):
     k = len(arch["class_names"] or [])
     if k and (p.logits.size not in (0, k) or p.probs.size not in (0, k)):
         raise Damage("logits or probs size")
+    if p.probes:
+        want = max(int(arch.get("probes", 0)), 1)
+        if len(p.probes) != want - 1:
+            raise Damage(f"{1 + len(p.probes)} probes, the run's probe set has {want}")
+        pk = k or head[-1]["out"]
+        for pr in p.probes:
+            if pr.image.size not in (0, c * hh * w):
+                raise Damage("probe image size")
+            if pr.logits.size not in (0, pk) or pr.probs.size not in (0, pk):
+                raise Damage("probe logits or probs size")
+            if len(pr.layers) != len(head):
+                raise Damage("probe layer count")
+            for l, h in zip(pr.layers, head):
+                if l.input.size != h["in"] or l.output.size != h["out"]:
+                    raise Damage("probe activation size")
 
 
 def read(data) -> RunFile:
@@ -164,8 +235,8 @@ def read(data) -> RunFile:
     if size < 8 or b[:4] != b"MLPV":
         raise Damage("not an mlpv file")
     version, codec = struct.unpack_from("<HH", b, 4)
-    if version != 3:
-        raise Damage(f"format version {version}, want 3")
+    if version not in (3, 4):
+        raise Damage(f"format version {version}, want 3 or 4")
     checksum, compression = codec & 0xFF, codec >> 8
     if checksum != 1 or compression not in (1, 2):
         raise Damage(f"codec {codec:#06x}: this reader takes CRC-32 with zlib or no compression")
@@ -203,7 +274,7 @@ def read(data) -> RunFile:
             raw = zlib.decompress(body) if compression == 1 else body
             if len(raw) != raw_len:
                 raise Damage(f"offset {off}: pass inflates to {len(raw)} bytes, declared {raw_len}")
-            p = decode_pass(raw, precision, s, off)
+            p = decode_pass(raw, precision, s, off, version, arch)
             check_pass(arch, p)
             passes.append(p)
             offsets.append(off)
