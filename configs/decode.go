@@ -118,16 +118,24 @@ func (d *decoder) gradients(key string) string {
 	case bool:
 		return strconv.FormatBool(x)
 	case string:
-		s := strings.ToLower(strings.TrimSpace(x))
-		if s == GradientsAuto {
-			return s
-		}
-		if b, err := strconv.ParseBool(s); err == nil {
-			return strconv.FormatBool(b)
+		if g, ok := ParseGradients(x); ok {
+			return g
 		}
 	}
 	d.fail(key, "want true, false or auto, got %s", describe(raw))
 	return GradientsAuto
+}
+
+// ParseGradients reads a gradients setting (the --gradients flag, the
+// collect.gradients key): "true", "false" (in any spelling
+// strconv.ParseBool takes) or GradientsAuto, returned as one of those three.
+func ParseGradients(s string) (string, bool) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == GradientsAuto {
+		return s, true
+	}
+	b, err := strconv.ParseBool(s)
+	return strconv.FormatBool(b), err == nil
 }
 
 func (d *decoder) bool(key string) bool {

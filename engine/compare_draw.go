@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"math"
 	"strings"
 
 	"github.com/hajimehoshi/ebiten/v2"
@@ -76,7 +75,7 @@ func (g *Game) drawDiffTooltip(screen *ebiten.Image) {
 	if id < 0 || g.pass == nil || c.pass == nil {
 		return
 	}
-	t, f := &g.tooltip, g.fonts
+	t := &g.tooltip
 	key := -3 - g.shown - 1_000_000*c.shown // one per pair of passes, never one of A's
 	if !t.valid || t.id != id || t.pass != key {
 		a, okA := scene.Describe(g.net.layout, g.pass, id, 0)
@@ -85,13 +84,7 @@ func (g *Game) drawDiffTooltip(screen *ebiten.Image) {
 			return
 		}
 		t.id, t.pass, t.valid = id, key, true
-		t.lines = diffTooltipLines(a, b, g.arch.ClassNames)
-		w := 0.0
-		for _, l := range t.lines {
-			w = math.Max(w, text.Advance(l.s, f.Mono))
-		}
-		t.size = image.Pt(int(w)+g.px(20), int((lineHeight(f.Mono)+f.px(2))*float64(len(t.lines)))+g.px(14))
-		t.cache.invalidate()
+		g.setTooltipLines(diffTooltipLines(a, b, g.arch.ClassNames))
 	}
 	at := g.tooltipAt(id, t.size)
 	t.cache.draw(screen, image.Rectangle{Min: at, Max: at.Add(t.size)}, g.renderTooltip)

@@ -142,14 +142,11 @@ type tooltip struct {
 func (t *tooltip) invalidate() { t.valid = false }
 
 func (g *Game) drawTooltip(screen *ebiten.Image) {
-	id := g.ptr.hovered
-	if id < 0 {
-		id = g.ptr.pinned
-	}
+	id := g.litNeuron()
 	if id < 0 || g.pass == nil {
 		return
 	}
-	t, f := &g.tooltip, g.fonts
+	t := &g.tooltip
 	if !t.valid || t.id != id || t.pass != g.shown || t.from != g.net.shown.pass {
 		info, ok := scene.Describe(g.net.layout, g.pass, id, 5)
 		if !ok {
@@ -160,16 +157,22 @@ func (g *Game) drawTooltip(screen *ebiten.Image) {
 		if l, ok := g.modeLine(id, info.Layer); ok { // what the neuron is coloured by, after its name
 			t.lines = append(t.lines[:1], append([]tipLine{l}, t.lines[1:]...)...)
 		}
-		w := 0.0
-		for _, l := range t.lines {
-			w = math.Max(w, text.Advance(l.s, f.Mono))
-		}
-		t.size = image.Pt(int(w)+g.px(20), int((lineHeight(f.Mono)+f.px(2))*float64(len(t.lines)))+g.px(14))
-		t.cache.invalidate()
+		g.setTooltipLines(t.lines)
 	}
 	at := g.tooltipAt(id, t.size)
-	x, y := at.X, at.Y
-	t.cache.draw(screen, image.Rectangle{Min: image.Pt(x, y), Max: image.Pt(x, y).Add(t.size)}, g.renderTooltip)
+	t.cache.draw(screen, image.Rectangle{Min: at, Max: at.Add(t.size)}, g.renderTooltip)
+}
+
+// setTooltipLines sizes the tooltip for its lines and has it render again.
+func (g *Game) setTooltipLines(lines []tipLine) {
+	t, f := &g.tooltip, g.fonts
+	t.lines = lines
+	w := 0.0
+	for _, l := range lines {
+		w = math.Max(w, text.Advance(l.s, f.Mono))
+	}
+	t.size = image.Pt(int(w)+g.px(20), int((lineHeight(f.Mono)+f.px(2))*float64(len(lines)))+g.px(14))
+	t.cache.invalidate()
 }
 
 // tooltipAt places a tooltip of size off the lit neuron's pathways: beside

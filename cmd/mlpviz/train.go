@@ -388,16 +388,11 @@ func (g *gradientsFlag) String() string   { return string(*g) }
 func (g *gradientsFlag) IsBoolFlag() bool { return true }
 
 func (g *gradientsFlag) Set(s string) error {
-	s = strings.ToLower(strings.TrimSpace(s))
-	if s == configs.GradientsAuto {
-		*g = gradientsFlag(s)
-		return nil
+	v, ok := configs.ParseGradients(s)
+	if !ok {
+		return fmt.Errorf("want true, false or auto, got %q", strings.ToLower(strings.TrimSpace(s)))
 	}
-	b, err := strconv.ParseBool(s)
-	if err != nil {
-		return fmt.Errorf("want true, false or auto, got %q", s)
-	}
-	*g = gradientsFlag(strconv.FormatBool(b))
+	*g = gradientsFlag(v)
 	return nil
 }
 
