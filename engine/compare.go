@@ -243,8 +243,7 @@ func (g *Game) setNetPass() {
 		g.net.setPass(g.viewInput(g.shown, g.pass))
 		return
 	}
-	g.cmp.set = compareSet{} // the mode or the reference may have changed
-	g.syncCompare()
+	g.syncCompare() // rebuilds what the mode, reference or passes changed
 }
 
 // compareInput is what B's network draws in the chosen view mode: B's

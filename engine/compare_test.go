@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mlpviz/mlpviz/scene"
 )
 
 // TestMatchStep: a pass of A is matched with B's pass of the same step,
@@ -210,5 +212,29 @@ func TestCompareRefusesOtherHeads(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "different heads") {
 		t.Errorf("got %v; want a refusal naming the different heads", err)
+	}
+}
+
+// TestCompareFollowsViewMode: a view mode chosen in a window of two
+// reaches both runs' networks side by side, and the difference is of what
+// the mode shows.
+func TestCompareFollowsViewMode(t *testing.T) {
+	g := compareGame(t, SideBySide)
+	c := g.cmp
+	onLoop(t, func() { g.setViewMode(scene.ViewBiases) })
+	settle(t, g)
+	if g.net.in.mode != scene.ViewBiases || c.net.in.mode != scene.ViewBiases {
+		t.Fatalf("side by side in the biases view: A draws %v, B %v", g.net.in.mode, c.net.in.mode)
+	}
+	onLoop(t, func() { g.switchCompare() })
+	settle(t, g)
+	d := g.net.in.p
+	if d == nil || !g.net.in.ready {
+		t.Fatalf("B − A in the biases view draws %p (ready %v)", d, g.net.in.ready)
+	}
+	// A hidden neuron's value is B's bias less A's.
+	want := c.pass.Layers[0].Bias[0] - g.pass.Layers[0].Bias[0]
+	if got := d.Layers[1].Input[0]; got != want {
+		t.Errorf("B − A of the biases: hidden neuron 0 is %v, want %v", got, want)
 	}
 }
